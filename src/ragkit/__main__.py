@@ -1,0 +1,5 @@
+"""``python -m ragkit`` runs the command line."""
+
+from ragkit.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Composition root: :class:`~ragkit.config.Settings` -> ready objects. The only reader of settings.
+
+>>> import tempfile
+>>> from ragkit.config import Settings
+>>> kb = open_kb(Settings(data_dir=tempfile.mkdtemp(), embedder="fake:32"))
+>>> kb.name, kb.exists()
+('default', False)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkit.config import Settings
+from ragkit.ingest import SplitOptions
+from ragkit.lexical import LexicalIndex
+from ragkit.providers import ProviderOptions, make_embeddings
+from ragkit.retrieval import HybridRetriever
+from ragkit.store import KnowledgeBase, chroma_client, connect_sqlite
+from ragkit.tokenize import Tokenizer
+
+SQLITE_FILE = "ragkit.sqlite"
+CHROMA_DIR = "chroma"
+LOCK_FILE = "write.lock"
+
+
+def provider_options(settings: Settings) -> ProviderOptions:
+    return ProviderOptions(
+        openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
+        zhipuai_api_key=settings.zhipuai_api_key, dashscope_api_key=settings.dashscope_api_key,
+        ollama_base_url=settings.ollama_base_url, timeout=settings.request_timeout,
+        max_retries=settings.max_retries, batch_size=settings.embed_batch_size,
+    )
+
+
+def split_options(settings: Settings) -> SplitOptions:
+    return SplitOptions(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+
+
+def tokenizer(settings: Settings) -> Tokenizer:
+    return Tokenizer(user_dict=settings.user_dict)
+
+
+def open_kb(settings: Settings, *, kb: str | None = None) -> KnowledgeBase:
+    """The knowledge base named in settings (or ``kb``), on the configured data dir and Chroma."""
+    data_dir = Path(settings.data_dir)
+    name = kb or settings.kb
+    conn = connect_sqlite(data_dir / SQLITE_FILE)
+    client = chroma_client(persist_dir=data_dir / CHROMA_DIR, url=settings.chroma_url)
+    return KnowledgeBase(
+        name=name, embedder=settings.embedder, client=client, conn=conn,
+        embeddings=make_embeddings(settings.embedder, provider_options(settings)),
+        lexical=LexicalIndex(conn, kb=name, tokenizer=tokenizer(settings)),
+        lock_path=data_dir / LOCK_FILE,
+    )
+
+
+def retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> HybridRetriever:
+    """The hybrid retriever over ``kb`` with the settings' mode, weights and k (``overrides`` win)."""
+    params: dict[str, object] = {
+        "k": settings.top_k, "mode": settings.retrieval_mode, "bm25_weight": settings.bm25_weight,
+        "dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k, "fetch_k": settings.fetch_k,
+    }
+    params.update({key: value for key, value in overrides.items() if value is not None})
+    return HybridRetriever(store=kb.store(), **params)

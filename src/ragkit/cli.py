@@ -1,0 +1,292 @@
+"""``ragkit``: a thin command line over the library.
+
+Exit status: 0 when everything asked for was done; 1 when something failed (for ``ingest``: at least one
+input could not be ingested, the others were); 2 for a bad command line or setting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from ragkit import build
+from ragkit.config import Settings, load_settings
+from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
+from ragkit.i18n import tr
+from ragkit.ingest import Event, IngestReport, delete_source, ingest
+from ragkit.providers import EMBEDDING_PROVIDERS, is_installed
+
+
+class Failed(click.exceptions.Exit):
+    """Exit with status 1 after a message was printed."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+
+def _settings(ctx: click.Context, **flags: Any) -> Settings:
+    """Settings from every source, with this command's flags on top."""
+    merged = {**ctx.obj, **{k: v for k, v in flags.items() if v is not None}}
+    try:
+        return load_settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+
+
+def _lang(ctx: click.Context) -> str:
+    return (ctx.obj or {}).get("lang") or os.environ.get("RAGKIT_LANG", "zh")
+
+
+def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ragkit errors into one line and status 1; anything else into one line and status 1 too."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except ConfigError as exc:
+            click.echo(tr("error", _lang(ctx), detail=localized(exc, _lang(ctx))), err=True)
+            raise click.exceptions.Exit(2) from exc
+        except RagkitError as exc:
+            click.echo(tr("error", _lang(ctx), detail=localized(exc, _lang(ctx))), err=True)
+            raise Failed() from exc
+        except Exception as exc:
+            if os.environ.get("RAGKIT_DEBUG"):
+                raise
+            click.echo(tr("internal_error", _lang(ctx), detail=one_line(exc)), err=True)
+            raise Failed() from exc
+
+    return wrapper
+
+
+def kb_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--kb, --data-dir and --embedder, shared by every command that opens a knowledge base."""
+    func = click.option("--embedder", help="Embedding model as provider:model (RAGKIT_EMBEDDER).")(func)
+    func = click.option("--data-dir", type=click.Path(path_type=Path),
+                        help="Data directory (RAGKIT_DATA_DIR, default ./.ragkit).")(func)
+    return click.option("--kb", help="Knowledge base name (RAGKIT_KB, default 'default').")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages (RAGKIT_LANG, default zh).")
+@click.version_option(package_name="ragkit")
+@click.pass_context
+def cli(ctx: click.Context, lang: str | None) -> None:
+    """ragkit: ingest documents into Chroma and search them (hybrid BM25 + vectors, Chinese-aware).
+
+    Settings come from ragkit.toml, .env and RAGKIT_* environment variables; flags override them.
+    """
+    ctx.obj = {"lang": lang} if lang else {}
+
+
+def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
+    """A rich progress bar on a terminal, plain lines otherwise; returns (callback, close)."""
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.fields[name]}"), transient=True)
+        task = bar.add_task(tr("progress_label", lang), total=None, name="")
+
+        def on_event(event: Event) -> None:
+            if event.kind == "start":
+                bar.start()
+                bar.update(task, total=event.total)
+            elif event.kind == "file":
+                bar.update(task, advance=1, name=event.source)
+
+        return on_event, bar.stop
+    state = {"done": 0, "total": 0}
+
+    def plain(event: Event) -> None:
+        if event.kind == "start":
+            state["total"] = event.total
+        elif event.kind == "file":
+            state["done"] += 1
+            status = tr(f"status_{event.status}", lang)
+            click.echo(f"[{state['done']}/{state['total']}] {status} {event.source}", err=True)
+
+    return plain, lambda: None
+
+
+def _print_report(report: IngestReport, lang: str) -> None:
+    if report.recovered:
+        click.echo(tr("recovered", lang, n=report.recovered), err=True)
+    for failure in report.failed:
+        click.echo(tr("failed_line", lang, source=failure.source, reason=localized(failure.error, lang)), err=True)
+    click.echo(tr(
+        "summary", lang, added=len(report.added), updated=len(report.updated), unchanged=len(report.unchanged),
+        removed=len(report.removed), failed=len(report.failed), written=report.chunks_written,
+        deleted=report.chunks_deleted, seconds=report.seconds,
+    ))
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@kb_options
+@click.option("--prune", is_flag=True, help="Also remove documents whose files no longer exist.")
+@click.option("--rebuild", is_flag=True, help="Empty the knowledge base first (e.g. after changing the embedder).")
+@click.option("--chunk-size", type=int, help="Target chunk length in characters (RAGKIT_CHUNK_SIZE).")
+@click.option("--chunk-overlap", type=int, help="Overlap in characters (RAGKIT_CHUNK_OVERLAP).")
+@click.pass_context
+@_guard
+def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
+    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx.
+
+    Unchanged files are skipped without any embedding call; changed files are replaced; every file that
+    cannot be read is named with the reason, and the others are still ingested (exit status 1).
+    """
+    settings = _settings(ctx, **flags)
+    lang = _lang(ctx)
+    kb = build.open_kb(settings)
+    if rebuild:
+        with kb.write_lock():
+            kb.drop()
+    on_event, close = _progress(lang)
+    try:
+        report = ingest(
+            kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
+            batch_size=settings.embed_batch_size, prune_missing=prune, progress=on_event,
+        )
+    finally:
+        close()
+    _print_report(report, lang)
+    if not report.ok:
+        raise Failed()
+
+
+def _heading(meta: dict[str, Any]) -> str:
+    return str(meta.get("heading") or "")
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("-k", "--top-k", "top_k", type=int, help="Number of passages (RAGKIT_TOP_K, default 5).")
+@kb_options
+@click.option("--mode", "retrieval_mode", type=click.Choice(["hybrid", "bm25", "dense"]),
+              help="Retrieval mode (RAGKIT_RETRIEVAL_MODE, default hybrid).")
+@click.option("--source", "sources", multiple=True, help="Only search these sources (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, results: [{rank, score, text, source, "
+              "heading, chunk_id}]}.")
+@click.pass_context
+@_guard
+def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json: bool, **flags: Any) -> None:
+    """Search the knowledge base with the hybrid retriever."""
+    settings = _settings(ctx, **flags)
+    kb = build.open_kb(settings)
+    if not kb.exists():
+        raise StoreError.of("kb_empty", kb=kb.name)
+    docs = build.retriever(settings, kb).invoke(query, sources=list(sources) or None)
+    results = [
+        {"rank": n, "score": float(d.metadata.get("score", 0.0)), "text": d.page_content,
+         "source": d.metadata.get("source", ""), "heading": _heading(d.metadata), "chunk_id": d.id or ""}
+        for n, d in enumerate(docs, start=1)
+    ]
+    if as_json:
+        click.echo(json.dumps({"query": query, "results": results}, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo(tr("no_results", _lang(ctx)))
+    for r in results:
+        where = r["source"] + (f" › {r['heading']}" if r["heading"] else "")
+        text = " ".join(r["text"].split())
+        click.echo(f"{r['rank']}. [{r['score']:.4f}] {where}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+@cli.command("list")
+@kb_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@_guard
+def list_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """List the documents of a knowledge base with their chunk counts."""
+    kb = build.open_kb(_settings(ctx, **flags))
+    rows = [r for r in kb.journal.all() if r.hash is not None]
+    if as_json:
+        docs = [{"source": r.source, "chunks": r.chunks, "title": r.title, "bytes": r.size} for r in rows]
+        click.echo(json.dumps({"kb": kb.name, "documents": docs}, ensure_ascii=False, indent=2))
+        return
+    click.echo(tr("list_header", _lang(ctx)))
+    for r in rows:
+        click.echo(f"{r.source}\t{r.chunks}\t{r.title}")
+
+
+@cli.command("delete")
+@click.argument("sources", nargs=-1)
+@kb_options
+@click.option("--all", "everything", is_flag=True, help="Delete the whole knowledge base.")
+@click.pass_context
+@_guard
+def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, **flags: Any) -> None:
+    """Delete documents (by source, as `ragkit list` shows them), or --all of them."""
+    lang = _lang(ctx)
+    if not sources and not everything:
+        raise click.UsageError("give a SOURCE or --all")
+    kb = build.open_kb(_settings(ctx, **flags))
+    with kb.write_lock():
+        if everything:
+            kb.drop()
+            click.echo(tr("dropped", lang, kb=kb.name))
+            return
+        for source in sources:
+            click.echo(tr("deleted", lang, source=source, n=delete_source(kb, source)))
+
+
+@cli.command("info")
+@kb_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@_guard
+def info_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """Show the knowledge base, its embedder, counts, data directory and consistency."""
+    settings = _settings(ctx, **flags)
+    kb = build.open_kb(settings)
+    built, dim = kb.built_with()
+    counts = kb.counts()
+    info = {
+        "kb": kb.name, "embedder": built or settings.embedder, "dimension": dim, "documents": counts.files,
+        "chunks": counts.vectors, "bm25_chunks": counts.bm25, "records": counts.records,
+        "pending_files": counts.pending, "consistent": counts.consistent,
+        "data_dir": str(Path(settings.data_dir).resolve()), "chroma": settings.chroma_url or "persistent",
+    }
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    lang = _lang(ctx)
+    lines = [
+        ("info_kb", kb.name), ("info_embedder", f"{info['embedder']}" + (f" ({dim}-d)" if dim else "")),
+        ("info_documents", counts.files), ("info_chunks", counts.vectors),
+        ("info_data_dir", info["data_dir"]), ("info_chroma", info["chroma"]),
+        ("info_consistent", tr("info_ok", lang) if counts.consistent else tr(
+            "info_bad", lang, vectors=counts.vectors, bm25=counts.bm25, records=counts.records, pending=counts.pending)),
+    ]
+    for key, value in lines:
+        click.echo(f"{tr(key, lang)}: {value}")
+
+
+@cli.command("providers")
+@click.pass_context
+@_guard
+def providers_cmd(ctx: click.Context) -> None:
+    """List the embedding providers of the registry and whether each is installed."""
+    for p in EMBEDDING_PROVIDERS.values():
+        state = "ok" if is_installed(p) else f"pip install 'ragkit[{p.extra}]'"
+        click.echo(f"{p.name:10s} {p.example:32s} {state:28s} {p.summary}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ragkit")

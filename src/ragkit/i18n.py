@@ -1,0 +1,82 @@
+"""User-facing text in Chinese (default) and English.
+
+>>> tr("file_too_large", "zh", size=20.0, limit=10)
+'文件 20.0 MB，超过 10 MB 上限（RAGKIT_MAX_FILE_MB）'
+>>> tr("file_too_large", "en", size=20.0, limit=10)
+'20.0 MB is over the 10 MB limit (RAGKIT_MAX_FILE_MB)'
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # reading files
+    "empty_file": ("空文件", "empty file"),
+    "no_text": ("文件中没有文本", "no text in this file"),
+    "binary": ("是二进制内容，不是文本", "binary content, not text"),
+    "bad_bom": ("以 {encoding} 字节序标记开头，但内容不是 {encoding}", "starts with a {encoding} byte-order mark but is not {encoding}"),
+    "unknown_encoding": ("无法识别的文本编码（支持 UTF-8、带 BOM 的 UTF-16/32、GB18030/GBK）",
+                         "text in an unknown encoding (expected UTF-8, UTF-16/32 with BOM, or GB18030/GBK)"),
+    "bad_pdf": ("不是可读的 PDF（{detail}）", "not a readable PDF ({detail})"),
+    "pdf_no_text": ("PDF 中没有可提取的文本（扫描件需要 OCR，ragkit 不做 OCR）",
+                    "no extractable text in this PDF (scanned images need OCR, which ragkit does not do)"),
+    "bad_docx": ("不是有效的 Word .docx 文件（{detail}）", "not a readable Word .docx file ({detail})"),
+    "parse_failed": ("无法解析（{detail}）", "could not be parsed ({detail})"),
+    "unsupported": ("不支持的文件类型 {suffix}；支持：{supported}", "unsupported file type {suffix}; supported: {supported}"),
+    "file_too_large": ("文件 {size} MB，超过 {limit} MB 上限（RAGKIT_MAX_FILE_MB）",
+                       "{size} MB is over the {limit} MB limit (RAGKIT_MAX_FILE_MB)"),
+    "not_found": ("路径不存在", "does not exist"),
+    "permission": ("没有读取权限", "permission denied"),
+    "symlink_loop": ("符号链接循环", "symbolic link loop"),
+    "no_match": ("没有文件匹配这个模式", "no files match this pattern"),
+    "same_source": ("与 {other} 的来源名相同；请分开导入", "same source name as {other}; ingest them separately"),
+    "os_error": ("无法读取（{detail}）", "cannot be read ({detail})"),
+    # store
+    "embedder_mismatch": (
+        "知识库 {kb!r} 是用嵌入模型 {built!r}（{dim} 维）建立的，不是 {wanted!r}：检索时请用 --embedder {built}"
+        "（RAGKIT_EMBEDDER），或用新模型重建：ragkit ingest PATH --kb {kb} --rebuild",
+        "knowledge base {kb!r} was built with embedder {built!r} ({dim}-d), not {wanted!r}: search it with "
+        "--embedder {built} (RAGKIT_EMBEDDER), or rebuild it with the new one: ragkit ingest PATH --kb {kb} --rebuild",
+    ),
+    "busy": ("另一个 ragkit 进程正在写入 {path}，请等它结束后再试", "another ragkit process is writing to {path}; try again when it has finished"),
+    "no_document": ("知识库 {kb!r} 中没有文档 {source!r}（见 ragkit list）", "no document {source!r} in knowledge base {kb!r} (see: ragkit list)"),
+    "kb_empty": ("知识库 {kb!r} 还是空的：先运行 ragkit ingest PATH --kb {kb}", "knowledge base {kb!r} is empty: run ragkit ingest PATH --kb {kb} first"),
+    "chroma_unreachable": ("无法连接 Chroma 服务器 {url}：{detail}", "cannot reach the Chroma server at {url}: {detail}"),
+    # CLI
+    "summary": ("新增 {added}，更新 {updated}，未变 {unchanged}，删除 {removed}，失败 {failed}；写入 {written} 个片段，删除 {deleted} 个，用时 {seconds:.1f} 秒",
+                "added {added}, updated {updated}, unchanged {unchanged}, removed {removed}, failed {failed}; "
+                "{written} chunks written, {deleted} deleted, {seconds:.1f} s"),
+    "failed_line": ("失败 {source}：{reason}", "failed {source}: {reason}"),
+    "recovered": ("已修复上次中断的导入（{n} 个文件）", "repaired an interrupted ingest ({n} files)"),
+    "status_added": ("新增", "added"),
+    "status_updated": ("更新", "updated"),
+    "status_unchanged": ("未变", "unchanged"),
+    "status_failed": ("失败", "failed"),
+    "progress_label": ("导入", "Ingesting"),
+    "no_results": ("没有找到相关片段", "no matching passages"),
+    "deleted": ("已删除 {source}（{n} 个片段）", "deleted {source} ({n} chunks)"),
+    "dropped": ("已清空知识库 {kb}", "emptied knowledge base {kb}"),
+    "error": ("错误：{detail}", "error: {detail}"),
+    "internal_error": ("内部错误：{detail}（设置 RAGKIT_DEBUG=1 查看调用栈）", "internal error: {detail} (set RAGKIT_DEBUG=1 for the traceback)"),
+    "info_kb": ("知识库", "knowledge base"),
+    "info_embedder": ("嵌入模型", "embedder"),
+    "info_documents": ("文档", "documents"),
+    "info_chunks": ("片段", "chunks"),
+    "info_data_dir": ("数据目录", "data directory"),
+    "info_chroma": ("Chroma", "Chroma"),
+    "info_consistent": ("一致性", "consistency"),
+    "info_ok": ("正常（向量、BM25、记录数一致）", "ok (vectors, BM25 and records agree)"),
+    "info_bad": ("不一致：向量 {vectors}，BM25 {bm25}，记录 {records}，待完成 {pending}；再运行一次 ragkit ingest 即可修复",
+                 "inconsistent: vectors {vectors}, BM25 {bm25}, records {records}, pending {pending}; "
+                 "the next ragkit ingest repairs it"),
+    "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
+}
+
+
+def tr(key: str, lang: str = "zh", **params: object) -> str:
+    """The message ``key`` in ``lang`` (zh or en), formatted with ``params``."""
+    zh, en = MESSAGES[key]
+    return (en if lang == "en" else zh).format(**params)

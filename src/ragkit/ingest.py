@@ -1,0 +1,351 @@
+"""load -> split -> index -> report, shared by the CLI, the app and notebooks.
+
+Writing goes through ``langchain_core.indexing.index`` (chunk-level hashes, ``cleanup="incremental"``
+per source), so a changed file's new chunks are written before its old ones are removed. Around it, a
+file journal makes whole files the unit of work:
+
+* a file whose content hash is unchanged is skipped before it is even parsed (no embedding call);
+* before a file is written its journal row is marked *pending*; after ``index`` returns it is committed.
+  An ingest killed half-way leaves pending rows, and the next run (:func:`recover`) removes every chunk
+  of those sources that does not belong to the committed version, in Chroma, BM25 and the records.
+
+>>> from ragkit.build import demo_kb  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+
+from ragkit.errors import LoadError, RagkitError, StoreError, one_line
+from ragkit.loaders import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.splitting import split_text
+from ragkit.store import FileJournal, KnowledgeBase
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """A file to ingest: where it is, and the source name it is stored under."""
+
+    path: Path
+    source: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file (or argument) that could not be ingested, and why."""
+
+    source: str
+    error: RagkitError
+
+    @property
+    def reason(self) -> str:
+        return one_line(self.error)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; ``ok`` is False when any input failed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    recovered: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"removed {len(self.removed)}, failed {len(self.failed)}; "
+            f"{self.chunks_written} chunks written, {self.chunks_deleted} deleted, {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: ``kind`` is "start" (total files), "file" (one file done), or "chunks" (chunks embedded)."""
+
+    kind: str
+    total: int = 0
+    source: str = ""
+    status: str = ""
+    chunks: int = 0
+
+
+Progress = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    chunk_size: int = 400
+    chunk_overlap: int = 50
+
+
+def _os_error(exc: OSError) -> LoadError:
+    if exc.errno == errno.ELOOP:
+        return LoadError.of("symlink_loop")
+    if isinstance(exc, PermissionError):
+        return LoadError.of("permission")
+    if isinstance(exc, FileNotFoundError):
+        return LoadError.of("not_found")
+    return LoadError.of("os_error", detail=exc.strerror or type(exc).__name__)
+
+
+def _walk(root: Path) -> Iterator[FileTask | Failure]:
+    """Supported files under ``root`` (following directory links once; hidden entries skipped)."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
+        st = os.stat(dirpath)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            dirnames[:] = []
+            yield Failure(Path(dirpath).relative_to(root).as_posix(), LoadError.of("symlink_loop"))
+            continue
+        seen.add(key)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if not name.startswith(".") and is_supported(path):
+                yield FileTask(path, path.relative_to(root).as_posix())
+
+
+def _glob_root(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    prefix = [p for p in parts[: next(i for i, p in enumerate(parts) if set(p) & _GLOB_CHARS)]]
+    return Path(*prefix) if prefix else Path(".")
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[FileTask], list[Failure]]:
+    """Expand files, folders (recursive) and globs into tasks; bad arguments become failures."""
+    tasks: list[FileTask] = []
+    failures: list[Failure] = []
+    for arg in paths:
+        text = str(arg)
+        path = Path(text)
+        if not os.path.lexists(path) and _GLOB_CHARS & set(text):
+            root = _glob_root(text)
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True)) if Path(m).is_file()]
+            tasks.extend(FileTask(m, m.relative_to(root).as_posix()) for m in matches if is_supported(m))
+            if not matches:
+                failures.append(Failure(text, LoadError.of("no_match")))
+            continue
+        try:
+            os.stat(path)
+        except OSError as exc:
+            failures.append(Failure(text, _os_error(exc)))
+            continue
+        if path.is_dir():
+            for item in _walk(path):
+                (tasks if isinstance(item, FileTask) else failures).append(item)
+        elif is_supported(path):
+            tasks.append(FileTask(path, path.name))
+        else:
+            failures.append(Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
+                                                       supported=", ".join(SUFFIXES))))
+    return _dedupe(tasks, failures), failures
+
+
+def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
+    """One task per source name; a second file claiming a taken name fails (it would overwrite)."""
+    by_source: dict[str, FileTask] = {}
+    for task in tasks:
+        first = by_source.setdefault(task.source, task)
+        if first is not task and first.path.resolve() != task.path.resolve():
+            failures.append(Failure(str(task.path), LoadError.of("same_source", other=str(first.path))))
+    return list(by_source.values())
+
+
+def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions) -> list[Document]:
+    """Chunks of one loaded file as Documents with ragkit's metadata."""
+    chunks = split_text(loaded.text, chunk_size=split.chunk_size, chunk_overlap=split.chunk_overlap,
+                        markdown=loaded.markdown)
+    docs = []
+    for chunk in chunks:
+        meta: dict[str, str | int] = {
+            "source": source, "file_hash": file_hash, "title": loaded.title, "heading": chunk.heading,
+            "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
+        }
+        page = loaded.page_at(chunk.start)
+        if page is not None:
+            meta["page"] = page
+        docs.append(Document(chunk.text, metadata=meta))
+    return docs
+
+
+def _read(task: FileTask, max_bytes: int) -> bytes:
+    try:
+        size = os.stat(task.path).st_size
+        if size > max_bytes:
+            raise LoadError.of("file_too_large", size=round(size / 1e6, 1), limit=f"{max_bytes / 1e6:g}")
+        return task.path.read_bytes()
+    except OSError as exc:
+        raise _os_error(exc) from exc
+
+
+def _parse(path: Path, data: bytes) -> LoadedFile:
+    """:func:`load_bytes`, with any parser crash turned into a one-line :class:`LoadError`."""
+    try:
+        return load_bytes(path, data)
+    except LoadError:
+        raise
+    except Exception as exc:  # third-party parsers raise anything on malformed files
+        raise LoadError.of("parse_failed", detail=one_line(exc)) from exc
+
+
+def remove_chunks(kb: KnowledgeBase, ids: Sequence[str]) -> None:
+    """Delete chunks everywhere: vectors, BM25 rows, then their records."""
+    if not ids:
+        return
+    store = kb.store()
+    if store is not None:
+        store.delete(list(ids))
+    else:
+        kb.lexical.delete(ids)
+    kb.records.delete_keys(list(ids))
+
+
+def _chunk_hashes(kb: KnowledgeBase, source: str) -> dict[str, str | None]:
+    """chunk id -> file hash it was made from, for every chunk any part of the store holds for ``source``."""
+    out: dict[str, str | None] = {key: None for key in kb.records.list_keys(group_ids=[source])}
+    for chunk_id, (_, meta) in kb.lexical.get(sorted(kb.lexical.ids(source))).items():
+        out[chunk_id] = meta.get("file_hash")
+    store = kb.store()
+    if store is not None:
+        got = store.chroma.get(where={"source": source}, include=["metadatas"])
+        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            out[chunk_id] = (meta or {}).get("file_hash")
+    return out
+
+
+def recover(kb: KnowledgeBase) -> int:
+    """Finish or roll back writes an interrupted run left pending; returns the number of sources fixed."""
+    fixed = 0
+    for record in kb.journal.all():
+        if record.pending is None:
+            continue
+        hashes = _chunk_hashes(kb, record.source)
+        keep = record.hash if record.pending != FileJournal.DELETE else None
+        remove_chunks(kb, [cid for cid, h in hashes.items() if keep is None or h != keep])
+        if keep is None:
+            kb.journal.remove(record.source)
+        else:
+            kb.journal.commit(record.source, path=record.path, hash=keep, chunks=record.chunks,
+                              title=record.title, size=record.size)
+        fixed += 1
+    return fixed
+
+
+def delete_source(kb: KnowledgeBase, source: str) -> int:
+    """Remove one document from the knowledge base; returns the number of chunks deleted."""
+    record = kb.journal.get(source)
+    ids = sorted(_chunk_hashes(kb, source))
+    if record is None and not ids:
+        raise StoreError.of("no_document", source=source, kb=kb.name)
+    kb.journal.begin(source, record.path if record else "", FileJournal.DELETE)
+    remove_chunks(kb, ids)
+    kb.journal.remove(source)
+    return len(ids)
+
+
+def _counting(docs: list[Document], progress: Progress | None, batch: int) -> Iterator[Document]:
+    """Yield docs, reporting each batch as ``index`` pulls it (it embeds the batch right after)."""
+    for n, doc in enumerate(docs, start=1):
+        yield doc
+        if progress and (n % batch == 0 or n == len(docs)):
+            progress(Event("chunks", chunks=batch if n % batch == 0 else n % batch))
+
+
+def ingest_file(
+    kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, batch_size: int,
+    progress: Progress | None = None,
+) -> tuple[str, int, int]:
+    """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
+    data = _read(task, max_bytes)
+    file_hash = hashlib.sha256(data).hexdigest()
+    previous = kb.journal.get(task.source)
+    if previous is not None and previous.hash == file_hash and previous.pending is None:
+        kb.journal.touch_path(task.source, str(task.path.resolve()))
+        return "unchanged", 0, 0
+    loaded = _parse(task.path, data)
+    docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
+    store = kb.store(create=True)
+    kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
+    result = index(
+        _counting(docs, progress, batch_size), kb.records, store, batch_size=batch_size,
+        cleanup="incremental", source_id_key="source", key_encoder="sha256",
+    )
+    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=file_hash, chunks=len(docs),
+                      title=loaded.title, size=len(data))
+    status = "added" if previous is None or previous.hash is None else "updated"
+    return status, result["num_added"] + result["num_updated"], result["num_deleted"]
+
+
+def prune(kb: KnowledgeBase) -> list[tuple[str, int]]:
+    """Remove documents whose files no longer exist; returns (source, chunks deleted) pairs."""
+    gone = [r.source for r in kb.journal.all() if r.path and not os.path.exists(r.path)]
+    return [(source, delete_source(kb, source)) for source in gone]
+
+
+def ingest(
+    kb: KnowledgeBase,
+    paths: Iterable[str | Path],
+    *,
+    split: SplitOptions = SplitOptions(),
+    max_bytes: int = 50_000_000,
+    batch_size: int = 64,
+    prune_missing: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
+
+    Each file either lands whole or not at all (see the module docstring); failures name the file.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    tasks, report.failed = discover(paths)
+    with kb.write_lock():
+        report.recovered = recover(kb)
+        if progress:
+            progress(Event("start", total=len(tasks)))
+        for task in tasks:
+            try:
+                status, written, deleted = ingest_file(
+                    kb, task, split=split, max_bytes=max_bytes, batch_size=batch_size, progress=progress
+                )
+            except LoadError as exc:
+                status, written, deleted = "failed", 0, 0
+                report.failed.append(Failure(task.source, exc))
+            else:
+                getattr(report, status).append(task.source)
+            report.chunks_written += written
+            report.chunks_deleted += deleted
+            if progress:
+                progress(Event("file", source=task.source, status=status))
+        if prune_missing:
+            for source, deleted in prune(kb):
+                report.removed.append(source)
+                report.chunks_deleted += deleted
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,148 @@
+"""A persistent BM25 index in SQLite FTS5, updated chunk by chunk (never rebuilt per query).
+
+Texts are tokenized by :class:`ragkit.tokenize.Tokenizer` (jieba) before they reach SQLite, so
+FTS5 only sees space-separated tokens; its ``bm25()`` ranking (k1=1.2, b=0.75) does the scoring.
+Each knowledge base has its own FTS table, so term statistics never mix. The chunk's text and
+metadata are kept beside the tokens, so BM25 results need no second lookup.
+
+>>> import sqlite3
+>>> index = LexicalIndex(sqlite3.connect(":memory:"), kb="demo")
+>>> index.upsert([("c1", "ChatGLM 可以在 7G 显存下微调", {"source": "a.md"}),
+...               ("c2", "LLaMA 使用 RMSNorm 归一化", {"source": "b.md"})])
+2
+>>> [hit.chunk_id for hit in index.search("ChatGLM 微调需要多少显存", k=2)]
+['c1']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ragkit.tokenize import Tokenizer
+
+Row = tuple[str, str, dict[str, Any]]  # (chunk_id, text, metadata)
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk_id: str
+    score: float  # BM25 score, larger is better
+    text: str
+    metadata: dict[str, Any]
+
+
+def _table_key(kb: str) -> str:
+    return hashlib.sha1(kb.encode("utf-8")).hexdigest()[:16]
+
+
+class LexicalIndex:
+    """BM25 over one knowledge base, stored in the given SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection, *, kb: str, tokenizer: Callable[[str], list[str]] | None = None):
+        self._conn = conn
+        self.kb = kb
+        self._tokenize = tokenizer or Tokenizer()
+        key = _table_key(kb)
+        self._fts, self._rows = f"lex_fts_{key}", f"lex_rows_{key}"
+        self._create()
+
+    def _create(self) -> None:
+        conn = self._conn
+        with conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._rows} (rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,"
+                " source TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL)"
+            )
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._rows}_source ON {self._rows}(source)")
+            conn.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5(tokens, "
+                "tokenize=\"unicode61 remove_diacritics 0 tokenchars '-_.+#&%/'\")"
+            )
+
+    def upsert(self, rows: Iterable[Row], *, tokens: Sequence[str] | None = None) -> int:
+        """Insert or replace chunks; ``tokens`` may carry the text to tokenize instead of the chunk text."""
+        rows = list(rows)
+        with self._conn:
+            self._delete_ids([r[0] for r in rows])
+            for n, (chunk_id, text, metadata) in enumerate(rows):
+                cur = self._conn.execute(
+                    f"INSERT INTO {self._rows}(chunk_id, source, text, metadata) VALUES (?, ?, ?, ?)",
+                    (chunk_id, str(metadata.get("source", "")), text, json.dumps(metadata, ensure_ascii=False)),
+                )
+                body = " ".join(self._tokenize(tokens[n] if tokens is not None else text))
+                self._conn.execute(f"INSERT INTO {self._fts}(rowid, tokens) VALUES (?, ?)", (cur.lastrowid, body))
+        return len(rows)
+
+    def delete(self, chunk_ids: Iterable[str]) -> int:
+        with self._conn:
+            return self._delete_ids(list(chunk_ids))
+
+    def _delete_ids(self, chunk_ids: list[str]) -> int:
+        removed = 0
+        for start in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rowids = [r[0] for r in self._conn.execute(
+                f"SELECT rowid FROM {self._rows} WHERE chunk_id IN ({marks})", batch)]
+            if rowids:
+                rmarks = ",".join("?" * len(rowids))
+                self._conn.execute(f"DELETE FROM {self._fts} WHERE rowid IN ({rmarks})", rowids)
+                self._conn.execute(f"DELETE FROM {self._rows} WHERE rowid IN ({rmarks})", rowids)
+                removed += len(rowids)
+        return removed
+
+    def clear(self) -> None:
+        """Empty this knowledge base's index."""
+        with self._conn:
+            self._conn.execute(f"DROP TABLE IF EXISTS {self._fts}")
+            self._conn.execute(f"DROP TABLE IF EXISTS {self._rows}")
+        self._create()
+
+    def count(self) -> int:
+        return self._conn.execute(f"SELECT count(*) FROM {self._rows}").fetchone()[0]
+
+    def ids(self, source: str | None = None) -> set[str]:
+        """Chunk ids, optionally of one source."""
+        if source is None:
+            return {r[0] for r in self._conn.execute(f"SELECT chunk_id FROM {self._rows}")}
+        sql = f"SELECT chunk_id FROM {self._rows} WHERE source = ?"
+        return {r[0] for r in self._conn.execute(sql, (source,))}
+
+    def sample_texts(self, n: int) -> list[str]:
+        """Up to ``n`` chunk texts (the oldest), e.g. to see which script the documents are written in."""
+        return [r[0] for r in self._conn.execute(f"SELECT text FROM {self._rows} ORDER BY rowid LIMIT ?", (n,))]
+
+    def get(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of the given chunks (missing ids are left out)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT chunk_id, text, metadata FROM {self._rows} WHERE chunk_id IN ({marks})"
+            for chunk_id, text, meta in self._conn.execute(sql, batch):
+                out[chunk_id] = (text, json.loads(meta))
+        return out
+
+    def search(self, query: str, *, k: int = 10, sources: Sequence[str] | None = None) -> list[LexicalHit]:
+        """The ``k`` best chunks by BM25 for ``query`` (optionally only from ``sources``)."""
+        terms = list(dict.fromkeys(self._tokenize(query)))
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        sql = (
+            f"SELECT r.chunk_id, -bm25({self._fts}) AS score, r.text, r.metadata FROM {self._fts} f "
+            f"JOIN {self._rows} r ON r.rowid = f.rowid WHERE {self._fts} MATCH ?"
+        )
+        params: list[Any] = [match]
+        if sources:
+            sql += f" AND r.source IN ({','.join('?' * len(sources))})"
+            params.extend(sources)
+        sql += " ORDER BY bm25(" + self._fts + ") LIMIT ?"
+        params.append(k)
+        rows = self._conn.execute(sql, params).fetchall()
+        return [LexicalHit(cid, float(score), text, json.loads(meta)) for cid, score, text, meta in rows]

@@ -1,0 +1,49 @@
+"""``fake:<dim>``: deterministic embeddings for tests and demos without any model.
+
+Character uni- and bi-grams are hashed (stable across processes) into ``dim`` buckets and
+L2-normalised, so texts that share characters are close: good enough to exercise retrieval.
+
+>>> emb = embeddings("8", ProviderOptions())
+>>> emb.embed_query("模型") == emb.embed_query("模型")
+True
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragkit.providers import ProviderOptions
+
+
+class HashingEmbeddings(BaseModel, Embeddings):
+    """Hashed character n-gram vectors; deterministic, fast, no model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    size: int = Field(64, ge=2, le=4096)
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.size
+        chars = text.lower()
+        grams = list(chars) + [chars[i : i + 2] for i in range(len(chars) - 1)]
+        for gram in grams:
+            if gram.strip():
+                vec[zlib.crc32(gram.encode("utf-8")) % self.size] += 1.0
+        if not any(vec):
+            vec[0] = 1.0  # an empty text still gets a valid unit vector
+        norm = math.sqrt(sum(v * v for v in vec))
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def embeddings(model: str, options: ProviderOptions) -> Embeddings:
+    return HashingEmbeddings(size=int(model) if model else 64)

@@ -1,0 +1,15 @@
+"""``ollama:<model>``: embeddings from an Ollama server (``RAGKIT_OLLAMA_BASE_URL`` / ``OLLAMA_HOST``)."""
+
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from ragkit.providers import ProviderOptions
+
+
+def embeddings(model: str, options: ProviderOptions) -> Embeddings:
+    from langchain_ollama import OllamaEmbeddings
+
+    if not model:
+        raise ValueError("ollama needs a model: ollama:<name>, e.g. ollama:bge-m3")
+    return OllamaEmbeddings(model=model, base_url=options.ollama_base_url)

@@ -1,0 +1,55 @@
+"""``st:<model name or local path>``: any sentence-transformers model, batched.
+
+Offline use needs a local path (or a model already in the Hugging Face cache with
+``HF_HUB_OFFLINE=1``); ragkit never asks the hub for weights by itself.
+
+>>> emb = embeddings("/path/to/all-MiniLM-L6-v2", ProviderOptions())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragkit.errors import ConfigError
+from ragkit.providers import ProviderOptions
+
+
+@lru_cache(maxsize=2)
+def _load(model: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(model, device="cpu", local_files_only=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"st:{model}: not found locally ({exc.__class__.__name__}); give a local path or a model "
+            "already in the Hugging Face cache (ragkit does not download weights)"
+        ) from exc
+
+
+class SentenceTransformerEmbeddings(BaseModel, Embeddings):
+    """A sentence-transformers model with normalised outputs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    batch_size: int = Field(32, ge=1)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = _load(self.model).encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def embeddings(model: str, options: ProviderOptions) -> Embeddings:
+    if not model:
+        raise ValueError("st needs a model: st:<name or local path>")
+    return SentenceTransformerEmbeddings(model=model, batch_size=options.batch_size)

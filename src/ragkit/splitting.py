@@ -1,0 +1,240 @@
+"""Chinese-aware splitting of Markdown (or plain) text into chunks with offsets and heading paths.
+
+Rules, in order: a chunk never crosses a heading; blocks (paragraphs, lists, code, tables) are
+packed whole while they fit; a block that does not fit is cut at sentence ends
+(``。！？；…`` and ``.!?;`` before a space) and then at line ends; only a sentence longer than the
+hard limit is cut inside. A Markdown table is cut between rows, never inside one, and every piece
+repeats the table's header rows. ``start``/``end`` are character offsets of the covered span in the
+text; a table piece's ``text`` starts with the repeated header (which lies before ``start``).
+
+>>> md = "# 模型\\n\\n## GLM\\n\\nChatGLM 是清华开源的模型。它可以在 7G 显存下微调。\\n"
+>>> [(c.heading, c.text) for c in split_text(md, chunk_size=100)]
+[('模型 > GLM', '## GLM\\n\\nChatGLM 是清华开源的模型。它可以在 7G 显存下微调。')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+HEADING_SEPARATOR = " > "
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_TABLE_ROW = re.compile(r"^\s*\|")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# A sentence ends after CJK or Western terminal punctuation (plus closing quotes/brackets), or at a newline.
+_SENTENCE_END = re.compile(r"(?:[。！？；!?;]|…+|(?<![\d\s])\.(?=\s))[”’」』）)\]\"']*\s*|\n+")
+_PADDING = re.compile(r"\s{2,}|-{3,}")
+_MARKUP = re.compile(r"\*\*|__|`|\[([^\]]*)\]\([^)]*\)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of a document."""
+
+    text: str
+    start: int
+    end: int
+    heading: str
+    index: int
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    kind: str  # "text", "code", "table", "heading"
+
+
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    blocks: tuple[_Span, ...]
+
+
+def size_of(text: str) -> int:
+    """Length as a reader sees it: runs of whitespace or dashes count once (tables are padded)."""
+    return len(text) - sum(len(m.group()) - 1 for m in _PADDING.finditer(text))
+
+
+def clean_heading(raw: str) -> str:
+    """Heading text without Markdown markup: ``**GLM** [系列](x)`` -> ``GLM 系列``."""
+    return " ".join(_MARKUP.sub(lambda m: m.group(1) or "", raw).split())
+
+
+def _lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end without newline, line) for every line."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        yield pos, pos + len(body), body
+        pos += len(line)
+
+
+def _blocks(text: str, markdown: bool) -> Iterator[_Span | tuple[int, str, int, int]]:
+    """Blocks of text as spans; headings as (level, title, start, end) tuples (Markdown only)."""
+    current: list[int] = []  # [start, end, kind-index]
+    kind = "text"
+    fence: str | None = None
+
+    def flush() -> Iterator[_Span]:
+        if current:
+            yield _Span(current[0], current[1], kind)
+            current.clear()
+
+    for start, end, line in _lines(text):
+        if fence is not None:
+            current[1] = end
+            if line.strip().startswith(fence):
+                fence = None
+                yield from flush()
+            continue
+        if markdown and (m := _FENCE.match(line)):
+            yield from flush()
+            fence, kind = m.group(1), "code"
+            current[:] = [start, end]
+            continue
+        if not line.strip():
+            yield from flush()
+            continue
+        if markdown and (h := _HEADING.match(line)):
+            yield from flush()
+            yield (len(h.group(1)), clean_heading(h.group(2)), start, end)
+            continue
+        line_kind = "table" if markdown and _TABLE_ROW.match(line) else "text"
+        if current and line_kind != kind:
+            yield from flush()
+        if not current:
+            kind = line_kind
+            current[:] = [start, end]
+        current[1] = end
+    yield from flush()
+
+
+def _sections(text: str, markdown: bool) -> Iterator[_Section]:
+    """Group blocks under their heading path; a heading line opens its section's first block."""
+    path: list[tuple[int, str]] = []
+    blocks: list[_Span] = []
+    heading_line: _Span | None = None
+    for block in _blocks(text, markdown):
+        if isinstance(block, _Span):
+            if heading_line is not None:  # the heading travels with the first block under it
+                blocks.append(heading_line)
+                heading_line = None
+            blocks.append(block)
+            continue
+        if blocks:
+            yield _Section(HEADING_SEPARATOR.join(t for _, t in path), tuple(blocks))
+            blocks = []
+        level, title, start, end = block
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        heading_line = _Span(start, end, "heading")
+    if blocks:
+        yield _Section(HEADING_SEPARATOR.join(t for _, t in path), tuple(blocks))
+
+
+def _sentences(text: str, span: _Span) -> Iterator[_Span]:
+    """Cut a text span after each sentence end or newline."""
+    pos = span.start
+    for m in _SENTENCE_END.finditer(text, span.start, span.end):
+        if m.end() > pos:
+            yield _Span(pos, m.end(), "text")
+            pos = m.end()
+    if pos < span.end:
+        yield _Span(pos, span.end, "text")
+
+
+def _hard_cut(text: str, span: _Span, limit: int) -> Iterator[_Span]:
+    """Cut a span with no usable boundary into pieces of at most ``limit`` characters."""
+    for start in range(span.start, span.end, limit):
+        yield _Span(start, min(start + limit, span.end), span.kind)
+
+
+def _units(text: str, span: _Span, chunk_size: int, hard_limit: int) -> Iterator[_Span]:
+    """Break an oversize block into units that can be packed: rows, sentences, then hard cuts."""
+    if size_of(text[span.start : span.end]) <= chunk_size or span.kind == "heading":
+        yield span
+        return
+    if span.kind in ("table", "code"):
+        pieces = [_Span(span.start + s, span.start + e, span.kind) for s, e, _ in _lines(text[span.start : span.end])]
+        if span.kind == "table" and _table_header(text, span):
+            pieces[:3] = [_Span(pieces[0].start, pieces[min(2, len(pieces) - 1)].end, "table")]  # header, rule, row 1
+        limit = hard_limit
+    else:
+        pieces = list(_sentences(text, span))
+        limit = chunk_size
+    for piece in pieces:
+        if piece.end - piece.start > limit:
+            yield from _hard_cut(text, piece, limit)
+        else:
+            yield piece
+
+
+def _table_header(text: str, block: _Span) -> str:
+    """The header row and rule of a Markdown table block ('' if it has no rule line)."""
+    lines = [line for _, _, line in _lines(text[block.start : block.end])]
+    if len(lines) >= 2 and _TABLE_RULE.match(lines[1]):
+        return lines[0] + "\n" + lines[1] + "\n"
+    return ""
+
+
+def split_text(
+    text: str,
+    *,
+    chunk_size: int = 300,
+    chunk_overlap: int = 0,
+    markdown: bool = True,
+    hard_limit: int | None = None,
+) -> list[Chunk]:
+    """Split ``text`` into :class:`Chunk` objects (see the module docstring for the rules).
+
+    ``chunk_overlap`` repeats trailing sentences (up to that many characters) of a chunk at the
+    start of the next one in the same section. ``hard_limit`` (default 8 x ``chunk_size``) bounds
+    a single table row or code line.
+    """
+    if chunk_size < 1 or chunk_overlap < 0 or chunk_overlap >= chunk_size:
+        raise ValueError("need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size")
+    limit = hard_limit or 8 * chunk_size
+    chunks: list[Chunk] = []
+    for section in _sections(text, markdown):
+        for start, end, header in _pack(text, section, chunk_size, chunk_overlap, limit):
+            body = text[start:end].strip()
+            if body:
+                lead = len(text[start:end]) - len(text[start:end].lstrip())
+                chunk_start = start + lead
+                chunks.append(Chunk(header + body, chunk_start, chunk_start + len(body), section.heading, len(chunks)))
+    return chunks
+
+
+def _pack(
+    text: str, section: _Section, chunk_size: int, overlap: int, limit: int
+) -> Iterator[tuple[int, int, str]]:
+    """Greedy packing of a section's units into (start, end, repeated table header) spans."""
+    units: list[tuple[_Span, str]] = []  # (unit, table header to repeat if a chunk starts here)
+    for block in section.blocks:
+        header = _table_header(text, block) if block.kind == "table" else ""
+        for n, unit in enumerate(_units(text, block, chunk_size, limit)):
+            units.append((unit, header if n >= 1 else ""))
+    i, start = 0, units[0][0].start if units else 0
+    while i < len(units):
+        header = units[i][1] if start == units[i][0].start else ""
+        j = i + 1
+        while j < len(units) and size_of(header + text[start : units[j][0].end]) <= chunk_size:
+            j += 1
+        end = units[j - 1][0].end
+        yield start, end, header
+        if j < len(units):
+            start = _overlap_start(text, units[j - 1][0], start, overlap) or units[j][0].start
+        i = j
+
+
+def _overlap_start(text: str, last: _Span, chunk_start: int, overlap: int) -> int | None:
+    """Where the next chunk starts to repeat the trailing sentences of ``last`` (None: no overlap)."""
+    if not overlap or last.kind != "text":
+        return None
+    best = None
+    for sentence in _sentences(text, _Span(max(last.start, chunk_start + 1), last.end, "text")):
+        if size_of(text[sentence.start : last.end]) <= overlap and sentence.start > chunk_start:
+            best = sentence.start if best is None else min(best, sentence.start)
+    return best
