@@ -28,6 +28,7 @@ def provider_options(settings: Settings) -> ProviderOptions:
     return ProviderOptions(
         openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
         zhipuai_api_key=settings.zhipuai_api_key, dashscope_api_key=settings.dashscope_api_key,
+        zhipuai_base_url=settings.zhipuai_base_url, dashscope_base_url=settings.dashscope_base_url,
         ollama_base_url=settings.ollama_base_url, timeout=settings.request_timeout,
         max_retries=settings.max_retries, batch_size=settings.embed_batch_size,
     )
@@ -46,9 +47,9 @@ def open_kb(settings: Settings, *, kb: str | None = None) -> KnowledgeBase:
     data_dir = Path(settings.data_dir)
     name = kb or settings.kb
     conn = connect_sqlite(data_dir / SQLITE_FILE)
-    client = chroma_client(persist_dir=data_dir / CHROMA_DIR, url=settings.chroma_url)
     return KnowledgeBase(
-        name=name, embedder=settings.embedder, client=client, conn=conn,
+        name=name, embedder=settings.embedder, conn=conn,
+        client=lambda: chroma_client(persist_dir=data_dir / CHROMA_DIR, url=settings.chroma_url),
         embeddings=make_embeddings(settings.embedder, provider_options(settings)),
         lexical=LexicalIndex(conn, kb=name, tokenizer=tokenizer(settings)),
         lock_path=data_dir / LOCK_FILE,

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     dashscope_api_key: SecretStr | None = Field(
         None, validation_alias=_alias("dashscope_api_key", "DASHSCOPE_API_KEY"), description="DashScope key.",
     )
+    zhipuai_base_url: str = Field("https://open.bigmodel.cn/api/paas/v4", description="Zhipu AI endpoint.")
+    dashscope_base_url: str = Field(
+        "https://dashscope.aliyuncs.com/compatible-mode/v1", description="DashScope OpenAI-compatible endpoint."
+    )
     ollama_base_url: str = Field(
         "http://127.0.0.1:11434", validation_alias=_alias("ollama_base_url", "OLLAMA_HOST"),
         description="Ollama server.",

@@ -225,7 +225,10 @@ def _pack(
         end = units[j - 1][0].end
         yield start, end, header
         if j < len(units):
-            start = _overlap_start(text, units[j - 1][0], start, overlap) or units[j][0].start
+            nxt = units[j][0]
+            start = _overlap_start(text, units[j - 1][0], start, overlap) or nxt.start
+            if size_of(units[j][1] + text[start : nxt.end]) > chunk_size:  # no room to repeat anything
+                start = nxt.start
         i = j
 
 

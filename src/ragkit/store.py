@@ -16,7 +16,7 @@ import hashlib
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,15 +261,23 @@ class KnowledgeBase:
     """Everything one knowledge base is made of, opened on a data directory (and maybe a Chroma server)."""
 
     def __init__(
-        self, *, name: str, embedder: str, embeddings: Embeddings, client: Any, conn: sqlite3.Connection,
-        lexical: LexicalIndex, lock_path: Path | None = None,
+        self, *, name: str, embedder: str, embeddings: Embeddings, client: Callable[[], Any],
+        conn: sqlite3.Connection, lexical: LexicalIndex, lock_path: Path | None = None,
     ) -> None:
+        """``client`` makes the Chroma client on first use (files that did not change never need it)."""
         self.name, self.embedder, self.embeddings = name, embedder, embeddings
-        self._client, self.conn, self._lock_path = client, conn, lock_path
+        self._connect, self.conn, self._lock_path = client, conn, lock_path
+        self._chroma_client: Any = None
         self.lexical = lexical
         self.records = SQLiteRecordManager(conn, namespace=name)
         self.journal = FileJournal(conn, kb=name)
         self._store: HybridStore | None = None
+
+    @property
+    def _client(self) -> Any:
+        if self._chroma_client is None:
+            self._chroma_client = self._connect()
+        return self._chroma_client
 
     @property
     def collection_name(self) -> str:

@@ -46,12 +46,17 @@ class Tokenizer:
 
             logging.getLogger("jieba").setLevel(logging.WARNING)
             cutter = jieba.Tokenizer()
-            if self._user_dict is not None:
-                cutter.load_userdict(str(self._user_dict))
-            for term in self._terms:
-                cutter.add_word(term, freq=2_000_000)
+            for term in self._terms + self._user_terms():
+                cutter.add_word(term)
             self._jieba = cutter
         return self._jieba
+
+    def _user_terms(self) -> list[str]:
+        """Terms of the user dictionary: the first word of each line (jieba's format is accepted)."""
+        if self._user_dict is None:
+            return []
+        lines = Path(self._user_dict).read_text(encoding="utf-8").splitlines()
+        return [line.split()[0].lower() for line in lines if line.strip() and not line.startswith("#")]
 
     def __call__(self, text: str) -> list[str]:
         out: list[str] = []

@@ -31,6 +31,8 @@ class ProviderOptions:
     openai_api_key: SecretStr | None = None
     zhipuai_api_key: SecretStr | None = None
     dashscope_api_key: SecretStr | None = None
+    zhipuai_base_url: str = "https://open.bigmodel.cn/api/paas/v4"
+    dashscope_base_url: str = "https://dashscope.aliyuncs.com/compatible-mode/v1"
     ollama_base_url: str = "http://127.0.0.1:11434"
     timeout: float = 60.0
     max_retries: int = 2
@@ -64,10 +66,10 @@ EMBEDDING_PROVIDERS: dict[str, Provider] = {
                  "st:/path/to/all-MiniLM-L6-v2", "sentence_transformers", extra="st"),
         Provider("openai", "any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, llama.cpp, ...)",
                  "openai:text-embedding-3-small", "langchain_openai", key_setting="openai_api_key"),
-        Provider("zhipu", "Zhipu AI embeddings (langchain-community)", "zhipu:embedding-3",
-                 "zhipuai", extra="zhipu", key_setting="zhipuai_api_key"),
-        Provider("dashscope", "Alibaba DashScope (Qwen) embeddings (langchain-community)",
-                 "dashscope:text-embedding-v3", "dashscope", extra="dashscope", key_setting="dashscope_api_key"),
+        Provider("zhipu", "Zhipu AI (GLM) embeddings, OpenAI-compatible API", "zhipu:embedding-3",
+                 "langchain_openai", key_setting="zhipuai_api_key"),
+        Provider("dashscope", "Alibaba DashScope (Qwen) embeddings, compatible mode", "dashscope:text-embedding-v3",
+                 "langchain_openai", key_setting="dashscope_api_key"),
         Provider("ollama", "embeddings from an Ollama server", "ollama:bge-m3", "langchain_ollama", extra="ollama"),
         Provider("fake", "deterministic hashed character n-grams, for tests (fake:<dim>)", "fake:64", "ragkit"),
     )

@@ -22,16 +22,18 @@ def api_key(options: ProviderOptions) -> str:
     return require_key(options.openai_api_key, "RAGKIT_OPENAI_API_KEY or OPENAI_API_KEY", "openai")
 
 
-def embeddings(model: str, options: ProviderOptions) -> Embeddings:
+def compatible_embeddings(model: str, *, base_url: str | None, key: str, options: ProviderOptions) -> Embeddings:
+    """OpenAIEmbeddings set up for any compatible server (no tiktoken, no OpenAI-only checks)."""
     from langchain_openai import OpenAIEmbeddings
 
     return OpenAIEmbeddings(
-        model=model or "text-embedding-3-small",
-        base_url=options.openai_base_url,
-        api_key=api_key(options),
-        timeout=options.timeout,
-        max_retries=options.max_retries,
+        model=model, base_url=base_url, api_key=key, timeout=options.timeout, max_retries=options.max_retries,
         chunk_size=options.batch_size,
         # tiktoken would download its BPE files, and other servers' models are not OpenAI's.
         check_embedding_ctx_length=False,
     )
+
+
+def embeddings(model: str, options: ProviderOptions) -> Embeddings:
+    return compatible_embeddings(model or "text-embedding-3-small", base_url=options.openai_base_url,
+                                 key=api_key(options), options=options)

@@ -1,0 +1,30 @@
+from ragkit.tokenize import Tokenizer, default_terms
+
+
+def test_field_terms_stay_whole_and_lower_case():
+    tokens = Tokenizer()("GPT-4 和 ChatGLM 都是大语言模型，使用了 RLHF")
+    for term in ("gpt-4", "chatglm", "大语言模型", "rlhf"):
+        assert term in tokens
+    assert all(t == t.lower() for t in tokens)
+
+
+def test_punctuation_and_stopwords_are_dropped():
+    tokens = Tokenizer()("什么是 LLaMA 的参数量？")
+    assert "？" not in tokens and "的" not in tokens and "什么" not in tokens
+    assert "llama" in tokens
+
+
+def test_compound_terms_also_give_their_parts():
+    tokens = Tokenizer()("ChatGLM2-6B")
+    assert "6b" in tokens and "chatglm2" in tokens
+
+
+def test_user_dictionary_adds_terms(tmp_path):
+    user = tmp_path / "dict.txt"
+    user.write_text("星火认知大模型 100\n", encoding="utf-8")
+    assert "星火认知大模型" in Tokenizer(user_dict=user)("讯飞星火认知大模型发布")
+
+
+def test_default_terms_cover_the_field():
+    terms = set(default_terms())
+    assert {"GPT-4", "ChatGLM", "LLaMA", "RLHF", "大语言模型"} <= terms
