@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
 from ragkit.config import Settings
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.providers import ProviderOptions, make_embeddings
 from ragkit.retrieval import HybridRetriever
-from ragkit.store import KnowledgeBase, chroma_client, connect_sqlite
+from ragkit.store import KnowledgeBase, connect_sqlite
 from ragkit.tokenize import Tokenizer
 
 SQLITE_FILE = "ragkit.sqlite"
@@ -42,15 +44,18 @@ def tokenizer(settings: Settings) -> Tokenizer:
     return Tokenizer(user_dict=settings.user_dict)
 
 
-def open_kb(settings: Settings, *, kb: str | None = None) -> KnowledgeBase:
-    """The knowledge base named in settings (or ``kb``), on the configured data dir and Chroma."""
+def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings | None = None) -> KnowledgeBase:
+    """The knowledge base named in settings (or ``kb``), on the configured data dir and Chroma.
+
+    ``embeddings`` reuses an already built model for ``settings.embedder`` (e.g. across knowledge bases).
+    """
     data_dir = Path(settings.data_dir)
     name = kb or settings.kb
     conn = connect_sqlite(data_dir / SQLITE_FILE)
     return KnowledgeBase(
-        name=name, embedder=settings.embedder, conn=conn,
-        client=lambda: chroma_client(persist_dir=data_dir / CHROMA_DIR, url=settings.chroma_url),
-        embeddings=make_embeddings(settings.embedder, provider_options(settings)),
+        name=name, embedder=settings.embedder, conn=conn, chroma_url=settings.chroma_url,
+        chroma_root=data_dir / CHROMA_DIR,
+        embeddings=embeddings or make_embeddings(settings.embedder, provider_options(settings)),
         lexical=LexicalIndex(conn, kb=name, tokenizer=tokenizer(settings)),
         lock_path=data_dir / LOCK_FILE,
     )

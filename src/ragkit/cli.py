@@ -23,6 +23,7 @@ from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_l
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
 from ragkit.providers import EMBEDDING_PROVIDERS, is_installed
+from ragkit.store import Counts
 
 
 class Failed(click.exceptions.Exit):
@@ -245,6 +246,15 @@ def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, *
             click.echo(tr("deleted", lang, source=source, n=delete_source(kb, source)))
 
 
+def _consistency(counts: Counts, lang: str) -> str:
+    if counts.consistent:
+        return tr("info_ok", lang)
+    if counts.vectors < 0:
+        return tr("info_damaged", lang)
+    return tr("info_bad", lang, vectors=counts.vectors, bm25=counts.bm25, records=counts.records,
+              pending=counts.pending)
+
+
 @cli.command("info")
 @kb_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -270,8 +280,7 @@ def info_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         ("info_kb", kb.name), ("info_embedder", f"{info['embedder']}" + (f" ({dim}-d)" if dim else "")),
         ("info_documents", counts.files), ("info_chunks", counts.vectors),
         ("info_data_dir", info["data_dir"]), ("info_chroma", info["chroma"]),
-        ("info_consistent", tr("info_ok", lang) if counts.consistent else tr(
-            "info_bad", lang, vectors=counts.vectors, bm25=counts.bm25, records=counts.records, pending=counts.pending)),
+        ("info_consistent", _consistency(counts, lang)),
     ]
     for key, value in lines:
         click.echo(f"{tr(key, lang)}: {value}")

@@ -72,6 +72,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "info_bad": ("不一致：向量 {vectors}，BM25 {bm25}，记录 {records}，待完成 {pending}；再运行一次 ragkit ingest 即可修复",
                  "inconsistent: vectors {vectors}, BM25 {bm25}, records {records}, pending {pending}; "
                  "the next ragkit ingest repairs it"),
+    "info_damaged": ("向量索引在一次被中断的导入中损坏；下次运行 ragkit ingest 会从已保存的向量重建它",
+                     "the vector index was damaged by an interrupted ingest; the next ragkit ingest rebuilds it "
+                     "from the stored vectors"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
 

@@ -179,19 +179,26 @@ def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
 
 def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions) -> list[Document]:
     """Chunks of one loaded file as Documents with ragkit's metadata."""
-    chunks = split_text(loaded.text, chunk_size=split.chunk_size, chunk_overlap=split.chunk_overlap,
-                        markdown=loaded.markdown)
     docs = []
-    for chunk in chunks:
-        meta: dict[str, str | int] = {
-            "source": source, "file_hash": file_hash, "title": loaded.title, "heading": chunk.heading,
-            "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
-        }
-        page = loaded.page_at(chunk.start)
-        if page is not None:
-            meta["page"] = page
-        docs.append(Document(chunk.text, metadata=meta))
+    for page, start, end in _spans(loaded):  # a PDF page is a boundary: citations name one page
+        for chunk in split_text(loaded.text[start:end], chunk_size=split.chunk_size,
+                                chunk_overlap=split.chunk_overlap, markdown=loaded.markdown):
+            meta: dict[str, str | int] = {
+                "source": source, "file_hash": file_hash, "title": loaded.title, "heading": chunk.heading,
+                "chunk_index": len(docs), "start": start + chunk.start, "end": start + chunk.end,
+            }
+            if page is not None:
+                meta["page"] = page
+            docs.append(Document(chunk.text, metadata=meta))
     return docs
+
+
+def _spans(loaded: LoadedFile) -> list[tuple[int | None, int, int]]:
+    """(page, start, end) of each page, or one span without a page."""
+    if not loaded.pages:
+        return [(None, 0, len(loaded.text))]
+    ends = [*loaded.pages[1:], len(loaded.text)]
+    return [(n, start, end) for n, (start, end) in enumerate(zip(loaded.pages, ends, strict=True), start=1)]
 
 
 def _read(task: FileTask, max_bytes: int) -> bytes:
@@ -241,10 +248,11 @@ def _chunk_hashes(kb: KnowledgeBase, source: str) -> dict[str, str | None]:
 
 def recover(kb: KnowledgeBase) -> int:
     """Finish or roll back writes an interrupted run left pending; returns the number of sources fixed."""
+    pending = [record for record in kb.journal.all() if record.pending is not None]
+    if pending and kb.vector_count() != kb.lexical.count():  # unreadable, or a write that stopped half-way
+        kb.rebuild_vectors()
     fixed = 0
-    for record in kb.journal.all():
-        if record.pending is None:
-            continue
+    for record in pending:
         hashes = _chunk_hashes(kb, record.source)
         keep = record.hash if record.pending != FileJournal.DELETE else None
         remove_chunks(kb, [cid for cid, h in hashes.items() if keep is None or h != keep])

@@ -2,8 +2,11 @@
 
 Texts are tokenized by :class:`ragkit.tokenize.Tokenizer` (jieba) before they reach SQLite, so
 FTS5 only sees space-separated tokens; its ``bm25()`` ranking (k1=1.2, b=0.75) does the scoring.
-Each knowledge base has its own FTS table, so term statistics never mix. The chunk's text and
-metadata are kept beside the tokens, so BM25 results need no second lookup.
+Each knowledge base has its own FTS table, so term statistics never mix.
+
+Each chunk's text, metadata and (when given) embedding vector are kept beside its tokens: BM25 results
+need no second lookup, a text that is already embedded is never embedded again, and the vector index
+can be rebuilt from here without a model call.
 
 >>> import sqlite3
 >>> index = LexicalIndex(sqlite3.connect(":memory:"), kb="demo")
@@ -19,13 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ragkit.tokenize import Tokenizer
 
 Row = tuple[str, str, dict[str, Any]]  # (chunk_id, text, metadata)
+StoredChunk = tuple[str, str, dict[str, Any], bytes | None]  # (chunk_id, text, metadata, float32 vector)
+
+
+def text_key(text: str) -> str:
+    """The key under which a text's vector is kept."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -56,25 +67,33 @@ class LexicalIndex:
         with conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._rows} (rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,"
-                " source TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL)"
+                " source TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL, key TEXT NOT NULL, vector BLOB)"
             )
             conn.execute(f"CREATE INDEX IF NOT EXISTS {self._rows}_source ON {self._rows}(source)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._rows}_key ON {self._rows}(key)")
             conn.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5(tokens, "
                 "tokenize=\"unicode61 remove_diacritics 0 tokenchars '-_.+#&%/'\")"
             )
 
-    def upsert(self, rows: Iterable[Row], *, tokens: Sequence[str] | None = None) -> int:
-        """Insert or replace chunks; ``tokens`` may carry the text to tokenize instead of the chunk text."""
+    def upsert(
+        self, rows: Iterable[Row], *, tokens: Sequence[str] | None = None,
+        vectors: Sequence[Sequence[float]] | None = None,
+    ) -> int:
+        """Insert or replace chunks. ``tokens[i]`` is the text to index for row i (default: its text; the
+        vector, if given, is kept under that text's key)."""
         rows = list(rows)
         with self._conn:
             self._delete_ids([r[0] for r in rows])
             for n, (chunk_id, text, metadata) in enumerate(rows):
+                indexed = tokens[n] if tokens is not None else text
+                blob = np.asarray(vectors[n], dtype=np.float32).tobytes() if vectors is not None else None
                 cur = self._conn.execute(
-                    f"INSERT INTO {self._rows}(chunk_id, source, text, metadata) VALUES (?, ?, ?, ?)",
-                    (chunk_id, str(metadata.get("source", "")), text, json.dumps(metadata, ensure_ascii=False)),
+                    f"INSERT INTO {self._rows}(chunk_id, source, text, metadata, key, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    (chunk_id, str(metadata.get("source", "")), text, json.dumps(metadata, ensure_ascii=False),
+                     text_key(indexed), blob),
                 )
-                body = " ".join(self._tokenize(tokens[n] if tokens is not None else text))
+                body = " ".join(self._tokenize(indexed))
                 self._conn.execute(f"INSERT INTO {self._fts}(rowid, tokens) VALUES (?, ?)", (cur.lastrowid, body))
         return len(rows)
 
@@ -112,6 +131,29 @@ class LexicalIndex:
             return {r[0] for r in self._conn.execute(f"SELECT chunk_id FROM {self._rows}")}
         sql = f"SELECT chunk_id FROM {self._rows} WHERE source = ?"
         return {r[0] for r in self._conn.execute(sql, (source,))}
+
+    def vectors_by_key(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors of the texts with these keys (see :func:`text_key`)."""
+        out: dict[str, list[float]] = {}
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            sql = (f"SELECT key, vector FROM {self._rows} WHERE vector IS NOT NULL AND key IN "
+                   f"({','.join('?' * len(batch))})")
+            for key, blob in self._conn.execute(sql, batch):
+                out[key] = np.frombuffer(blob, dtype=np.float32).tolist()
+        return out
+
+    def iter_chunks(self, batch: int = 500) -> Iterator[list[StoredChunk]]:
+        """Every stored chunk, in batches (to rebuild a vector index)."""
+        last = 0
+        while True:
+            rows = self._conn.execute(
+                f"SELECT rowid, chunk_id, text, metadata, vector FROM {self._rows} WHERE rowid > ? ORDER BY rowid "
+                "LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(cid, text, json.loads(meta), vec) for _, cid, text, meta, vec in rows]
 
     def sample_texts(self, n: int) -> list[str]:
         """Up to ``n`` chunk texts (the oldest), e.g. to see which script the documents are written in."""

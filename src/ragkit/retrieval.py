@@ -85,8 +85,10 @@ class HybridRetriever(BaseRetriever):
             return []
         vector = self.store.embeddings.embed_query(query)
         where = {"source": {"$in": sources}} if sources else None
+        # despite its name this returns cosine distances for ragkit's collections: similarity = 1 - distance
         pairs = self.store.chroma.similarity_search_by_vector_with_relevance_scores(vector, k=fetch, filter=where)
-        return [Document(d.page_content, metadata=dict(d.metadata, score=float(s)), id=d.id) for d, s in pairs]
+        return [Document(d.page_content, metadata=dict(d.metadata, score=round(1.0 - float(dist), 6)), id=d.id)
+                for d, dist in pairs]
 
     def search(self, query: str, *, k: int | None = None, sources: list[str] | None = None) -> list[Document]:
         """The top ``k`` documents for ``query`` (what ``invoke`` returns, without callbacks)."""

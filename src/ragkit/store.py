@@ -14,22 +14,26 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from ragkit.errors import StoreError
-from ragkit.lexical import LexicalIndex
+from ragkit.lexical import LexicalIndex, text_key
 from ragkit.records import SQLiteRecordManager
 
 META_KB, META_EMBEDDER, META_DIM = "ragkit_kb", "ragkit_embedder", "ragkit_dim"
@@ -76,6 +80,20 @@ def chroma_client(*, persist_dir: Path | None = None, url: str | None = None) ->
     return chromadb.PersistentClient(path=str(persist_dir), settings=settings)
 
 
+def upsert_chroma(collection: Any, ids: Sequence[str], vectors: Sequence[Sequence[float]], texts: Sequence[str],
+                  metadatas: Sequence[dict[str, Any] | None]) -> None:
+    """Upsert into a Chroma collection in batches it accepts (records without metadata go separately:
+    Chroma refuses empty metadata dicts)."""
+    limit = 1000
+    for has_meta in (True, False):
+        rows = [n for n, m in enumerate(metadatas) if bool(m) == has_meta]
+        for start in range(0, len(rows), limit):
+            part = rows[start : start + limit]
+            extra = {"metadatas": [metadatas[n] for n in part]} if has_meta else {}
+            collection.upsert(ids=[ids[n] for n in part], embeddings=[list(vectors[n]) for n in part],
+                              documents=[texts[n] for n in part], **extra)
+
+
 class HybridStore(VectorStore):
     """Chroma vectors + BM25 tokens, written together; searches go to Chroma.
 
@@ -97,7 +115,7 @@ class HybridStore(VectorStore):
     def in_memory(cls, embeddings: Embeddings, *, kb: str = "default") -> HybridStore:
         """A throwaway store (in-memory Chroma and SQLite)."""
         chroma = Chroma(collection_name=f"mem-{uuid.uuid4().hex[:12]}", client=chroma_client(),
-                        embedding_function=embeddings, collection_metadata={"hnsw:space": "cosine"})
+                        embedding_function=embeddings, collection_configuration={"hnsw": {"space": "cosine"}})
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         return cls(chroma, LexicalIndex(conn, kb=kb), embeddings)
 
@@ -106,28 +124,28 @@ class HybridStore(VectorStore):
         return self._embeddings
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Embed (only texts not embedded before) and write to Chroma, then to the BM25 index."""
         ids = kwargs.get("ids") or [None] * len(documents)
         ids = [i or d.id or str(uuid.uuid4()) for i, d in zip(ids, documents, strict=True)]
         if not documents:
             return []
         contexts = [contextual_text(d) for d in documents]
-        vectors = self._embeddings.embed_documents(contexts)
-        texts = [d.page_content for d in documents]
-        metas = [dict(d.metadata) or None for d in documents]
-        collection = self.chroma._collection
-        with_meta = [n for n, m in enumerate(metas) if m]
-        without = [n for n, m in enumerate(metas) if not m]
-        for group, use_meta in ((with_meta, True), (without, False)):
-            if group:
-                collection.upsert(
-                    ids=[ids[n] for n in group], embeddings=[vectors[n] for n in group],
-                    documents=[texts[n] for n in group],
-                    **({"metadatas": [metas[n] for n in group]} if use_meta else {}),
-                )
-        self.lexical.upsert(
-            [(ids[n], texts[n], documents[n].metadata) for n in range(len(documents))], tokens=contexts
-        )
+        vectors = self._vectors(contexts)
+        upsert_chroma(self.chroma._collection, ids, vectors, [d.page_content for d in documents],
+                      [d.metadata for d in documents])
+        self.lexical.upsert([(i, d.page_content, d.metadata) for i, d in zip(ids, documents, strict=True)],
+                            tokens=contexts, vectors=vectors)
         return ids
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for ``texts``: reused when the same text was embedded before, else from the model."""
+        keys = [text_key(t) for t in texts]
+        known = self.lexical.vectors_by_key(keys)
+        todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        if todo:
+            fresh = self._embeddings.embed_documents([t for _, t in todo])
+            known.update({k: list(v) for (k, _), v in zip(todo, fresh, strict=True)})
+        return [known[k] for k in keys]
 
     def add_texts(
         self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
@@ -258,25 +276,43 @@ class Counts:
 
 
 class KnowledgeBase:
-    """Everything one knowledge base is made of, opened on a data directory (and maybe a Chroma server)."""
+    """Everything one knowledge base is made of: its Chroma collection (in its own folder under the data
+    directory, or on a Chroma server), and its BM25 index, records and journal in ragkit's SQLite file."""
 
     def __init__(
-        self, *, name: str, embedder: str, embeddings: Embeddings, client: Callable[[], Any],
-        conn: sqlite3.Connection, lexical: LexicalIndex, lock_path: Path | None = None,
+        self, *, name: str, embedder: str, embeddings: Embeddings, conn: sqlite3.Connection,
+        lexical: LexicalIndex, chroma_root: Path | None = None, chroma_url: str | None = None,
+        lock_path: Path | None = None,
     ) -> None:
-        """``client`` makes the Chroma client on first use (files that did not change never need it)."""
+        """``chroma_root`` holds one folder per knowledge base (unless ``chroma_url`` names a server). The
+        Chroma client is made on first use: files that did not change never need it."""
         self.name, self.embedder, self.embeddings = name, embedder, embeddings
-        self._connect, self.conn, self._lock_path = client, conn, lock_path
-        self._chroma_client: Any = None
-        self.lexical = lexical
+        self.conn, self.lexical = conn, lexical
+        self.chroma_root, self.chroma_url, self._lock_path = chroma_root, chroma_url, lock_path
+        with conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS kb_state (kb TEXT PRIMARY KEY, chroma_generation INTEGER NOT NULL)")
         self.records = SQLiteRecordManager(conn, namespace=name)
         self.journal = FileJournal(conn, kb=name)
+        self._chroma_client: Any = None
         self._store: HybridStore | None = None
+
+    @property
+    def _generation(self) -> int:
+        row = self.conn.execute("SELECT chroma_generation FROM kb_state WHERE kb = ?", (self.name,)).fetchone()
+        return row[0] if row else 0
+
+    @property
+    def chroma_dir(self) -> Path | None:
+        """This knowledge base's Chroma folder (a rebuild moves to a new one: never reuse a damaged path)."""
+        if self.chroma_root is None or self.chroma_url is not None:
+            return None
+        generation = self._generation
+        return self.chroma_root / (self.collection_name + (f".{generation}" if generation else ""))
 
     @property
     def _client(self) -> Any:
         if self._chroma_client is None:
-            self._chroma_client = self._connect()
+            self._chroma_client = chroma_client(persist_dir=self.chroma_dir, url=self.chroma_url)
         return self._chroma_client
 
     @property
@@ -284,6 +320,8 @@ class KnowledgeBase:
         return collection_name(self.name)
 
     def _collection_or_none(self) -> Any:
+        if self.chroma_dir is not None and not self.chroma_dir.exists() and self._chroma_client is None:
+            return None  # never written: do not create an empty Chroma folder just to look
         try:
             return self._client.get_collection(self.collection_name, embedding_function=None)
         except Exception:  # chromadb raises NotFoundError/ValueError depending on client and version
@@ -312,12 +350,13 @@ class KnowledgeBase:
         collection = self._collection_or_none()
         if collection is None and not create:
             return None
-        metadata = None
+        metadata, configuration = None, None
         if collection is None:
             dim = len(self.embeddings.embed_query("ragkit"))
-            metadata = {META_KB: self.name, META_EMBEDDER: self.embedder, META_DIM: dim, "hnsw:space": "cosine"}
-        chroma = Chroma(collection_name=self.collection_name, client=self._client,
-                        embedding_function=self.embeddings, collection_metadata=metadata)
+            metadata = {META_KB: self.name, META_EMBEDDER: self.embedder, META_DIM: dim}
+            configuration = {"hnsw": {"space": "cosine"}}
+        chroma = Chroma(collection_name=self.collection_name, client=self._client, embedding_function=self.embeddings,
+                        collection_metadata=metadata, collection_configuration=configuration)
         self._store = HybridStore(chroma, self.lexical, self.embeddings)
         return self._store
 
@@ -338,17 +377,69 @@ class KnowledgeBase:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def vector_count(self) -> int | None:
+        """Vectors in the collection, read in a separate process for a local folder; None when unreadable.
+
+        A SIGKILL during a write can leave Chroma's vector index files damaged (we measured about one
+        kill in sixteen on large collections), and reading them can crash the reading process.
+        """
+        if self.chroma_dir is None or self._chroma_client is not None:
+            collection = self._collection_or_none()
+            return collection.count() if collection is not None else 0
+        if not self.chroma_dir.exists():
+            return 0
+        code = "import sys; from ragkit.store import probe; sys.exit(probe(sys.argv[1], sys.argv[2]))"
+        try:
+            done = subprocess.run([sys.executable, "-c", code, str(self.chroma_dir), self.collection_name],
+                                  capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return None
+        return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else None
+
+    def rebuild_vectors(self) -> int:
+        """Recreate the Chroma collection from the vectors kept in the BM25 index (no model call)."""
+        old = self.chroma_dir
+        if old is not None:  # a new folder: the damaged one may still be open in this process
+            with self.conn:
+                self.conn.execute(
+                    "INSERT INTO kb_state(kb, chroma_generation) VALUES (?, 1) ON CONFLICT(kb) DO UPDATE SET "
+                    "chroma_generation = chroma_generation + 1", (self.name,))
+            shutil.rmtree(old, ignore_errors=True)
+        elif self._collection_or_none() is not None:
+            self._client.delete_collection(self.collection_name)
+        self._chroma_client, self._store = None, None
+        store = self.store(create=True)
+        written = 0
+        for batch in self.lexical.iter_chunks():
+            missing = [row for row in batch if row[3] is None]
+            if missing:  # chunks stored before vectors were kept: embed them again
+                docs = [Document(text, metadata=meta, id=cid) for cid, text, meta, _ in missing]
+                store.add_documents(docs, ids=[d.id for d in docs])
+            rows = [row for row in batch if row[3] is not None]
+            vectors = [np.frombuffer(row[3], dtype=np.float32).tolist() for row in rows]
+            upsert_chroma(store.chroma._collection, [r[0] for r in rows], vectors, [r[1] for r in rows],
+                          [r[2] for r in rows])
+            written += len(batch)
+        return written
+
     def counts(self) -> Counts:
-        """Counts from every part (works even when the configured embedder does not match)."""
-        collection = self._collection_or_none()
+        """Counts from every part (works even when the configured embedder does not match). When an
+        interrupted write left the vector index unreadable, ``vectors`` is -1."""
         files = self.journal.all()
+        pending = sum(1 for f in files if f.pending is not None)
+        if pending:
+            vectors = self.vector_count()
+            vectors = -1 if vectors is None else vectors
+        else:
+            collection = self._collection_or_none()
+            vectors = collection.count() if collection is not None else 0
         return Counts(
-            vectors=collection.count() if collection is not None else 0,
+            vectors=vectors,
             bm25=self.lexical.count(),
             records=sum(self.records.groups().values()),
             journal=sum(f.chunks for f in files if f.hash is not None),
             files=sum(1 for f in files if f.hash is not None),
-            pending=sum(1 for f in files if f.pending is not None),
+            pending=pending,
         )
 
     def drop(self) -> None:
@@ -359,6 +450,26 @@ class KnowledgeBase:
         self.lexical.clear()
         self.records.delete_keys(self.records.list_keys())
         self.journal.drop()
+
+
+def probe(chroma_dir: str, name: str) -> int:
+    """Open a Chroma folder, read a collection through, print its size; exit status 0 when that worked.
+
+    Meant to run in a subprocess (see :meth:`KnowledgeBase.vector_count`).
+    """
+    client = chroma_client(persist_dir=Path(chroma_dir))
+    try:
+        collection = client.get_collection(name, embedding_function=None)
+    except Exception:  # chromadb raises NotFoundError/ValueError: no collection
+        print(0)
+        return 0
+    count = collection.count()
+    ids = collection.get(include=[])["ids"]
+    if count:
+        first = collection.get(limit=1, include=["embeddings"])["embeddings"][0]
+        collection.query(query_embeddings=[list(first)], n_results=1)
+    print(count)
+    return 0 if count == len(ids) else 1
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:
