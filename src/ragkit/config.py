@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
     fetch_k: int = Field(30, ge=1, le=1000, description="Candidates each retriever fetches before fusion.")
     user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25.")
-    lang: Literal["zh", "en"] = Field("zh", description="Language of messages and answers' UI: zh or en.")
+    lang: Literal["zh", "en"] = Field("zh", description="Language of messages and the interface: zh or en.")
 
     openai_base_url: str | None = Field(
         None, validation_alias=_alias("openai_base_url", "OPENAI_BASE_URL"),

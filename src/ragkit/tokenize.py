@@ -2,7 +2,7 @@
 
 >>> tok = Tokenizer()
 >>> tok("ChatGLM-6B 在 7G 显存下微调 GPT-4")
-['chatglm-6b', 'chatglm', '6b', '7g', '显存', '微调', 'gpt-4', 'gpt', '4']
+['chatglm', '6b', '7g', '显存', '下', '微调', 'gpt-4', 'gpt', '4']
 """
 
 from __future__ import annotations
