@@ -157,13 +157,21 @@ class HybridStore(VectorStore):
         return self.add_documents(docs, ids=ids)
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        """Delete these chunks (vectors first: a crash leaves only BM25 rows to clean); ``None``: all of them."""
+        if ids is None:
+            ids = sorted(self.lexical.ids() | set(self.chroma._collection.get(include=[])["ids"]))
         if ids:
-            self.chroma.delete(ids=list(ids))  # vectors first: a crash leaves only BM25 rows to clean
+            self.chroma.delete(ids=list(ids))
             self.lexical.delete(ids)
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        return self.chroma.get_by_ids(ids)
+        """Documents for ``ids`` (missing ids are skipped); records stored without metadata get ``{}``."""
+        if not ids:
+            return []
+        got = self.chroma._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [Document(page_content=text or "", metadata=meta or {}, id=cid)
+                for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         return self.chroma.similarity_search(query, k=k, **kwargs)
@@ -322,10 +330,17 @@ class KnowledgeBase:
     def _collection_or_none(self) -> Any:
         if self.chroma_dir is not None and not self.chroma_dir.exists() and self._chroma_client is None:
             return None  # never written: do not create an empty Chroma folder just to look
+        from chromadb.errors import NotFoundError
+
+        client = self._client  # raises StoreError(chroma_unreachable): an unreachable server is not "no collection"
         try:
-            return self._client.get_collection(self.collection_name, embedding_function=None)
-        except Exception:  # chromadb raises NotFoundError/ValueError depending on client and version
+            return client.get_collection(self.collection_name, embedding_function=None)
+        except (NotFoundError, ValueError):  # no such collection (ValueError in older chromadb)
             return None
+        except Exception as exc:  # the server went away after connecting
+            if self.chroma_url is None:
+                raise
+            raise StoreError.of("chroma_unreachable", url=self.chroma_url, detail=" ".join(str(exc).split())) from exc
 
     def exists(self) -> bool:
         return self._collection_or_none() is not None

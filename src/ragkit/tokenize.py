@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +25,20 @@ STOPWORDS = frozenset(
     when where why how and or not it its this that these those there their they them he she his her i you your we our
     has have had can could should would will shall may might about into than then so such""".split()
 )
+
+
+@lru_cache(maxsize=8)
+def _prepared_cutter(terms: tuple[str, ...]):  # noqa: ANN202 - jieba.Tokenizer
+    """A jieba tokenizer with ``terms`` added; loading jieba's dictionary takes about a second, so the
+    prepared tokenizer is shared by every :class:`Tokenizer` with the same terms."""
+    import jieba
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    cutter = jieba.Tokenizer()
+    cutter.initialize()
+    for term in terms:
+        cutter.add_word(term)
+    return cutter
 
 
 def default_terms() -> list[str]:
@@ -42,13 +57,7 @@ class Tokenizer:
 
     def _cutter(self):  # noqa: ANN202 - jieba.Tokenizer
         if self._jieba is None:
-            import jieba
-
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            cutter = jieba.Tokenizer()
-            for term in self._terms + self._user_terms():
-                cutter.add_word(term)
-            self._jieba = cutter
+            self._jieba = _prepared_cutter(tuple(self._terms + self._user_terms()))
         return self._jieba
 
     def _user_terms(self) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_tests.integration_tests import (
     EmbeddingsIntegrationTests,
@@ -208,7 +209,7 @@ QUERY = "ChatGLM 的参数量和显存需求"
 
 
 @pytest.fixture(scope="module")
-def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], KnowledgeBase]:
+def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], KnowledgeBase]]:
     """The LLM corpus ingested once per embedder (in a module-wide data dir), as a KnowledgeBase."""
     kbs: dict[str, KnowledgeBase] = {}
 
@@ -307,3 +308,14 @@ class TestInMemoryHybridStore(VectorStoreIntegrationTests):
             yield store
         finally:
             store.chroma.delete_collection()
+
+
+def test_get_by_ids_of_texts_added_without_metadata() -> None:
+    """(Not in the standard suite, which always gives metadata.) ``add_texts`` without metadatas is legal."""
+    store = HybridStore.in_memory(HashingEmbeddings(size=16))
+    try:
+        ids = store.add_texts(["foo", "bar"], ids=["1", "2"])
+        got = sorted(store.get_by_ids(ids), key=lambda d: d.id or "")
+        assert got == [Document("foo", id="1"), Document("bar", id="2")]
+    finally:
+        store.chroma.delete_collection()

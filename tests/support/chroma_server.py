@@ -87,26 +87,26 @@ def chroma_server(path: Path | str | None = None, *, port: int | None = None, st
     ``path`` is where the server keeps its data (a temporary folder, removed afterwards, when None).
     The server's output goes to ``chroma.log`` beside the data and is shown if it fails to start.
     """
-    own_dir = path is None
-    root = Path(tempfile.mkdtemp(prefix="ragkit-chroma-")) if own_dir else Path(path)
-    root.mkdir(parents=True, exist_ok=True)
-    data = root / "data"
-    log_path = root / "chroma.log"
     port = port or free_port()
     if listening(port):  # its heartbeat would pass for ours (and chroma run exits 0 on a taken port)
         raise RuntimeError(f"port {port} on {HOST} is already in use")
+    executable = chroma_executable()
+    own_dir = path is None
+    root = Path(tempfile.mkdtemp(prefix="ragkit-chroma-")) if own_dir else Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = root / "chroma.log"
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-    process = subprocess.Popen(
-        [chroma_executable(), "run", "--host", HOST, "--port", str(port), "--path", str(data)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
-    )
+    process: subprocess.Popen[bytes] | None = None
     try:
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [executable, "run", "--host", HOST, "--port", str(port), "--path", str(root / "data")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+            )
         deadline = time.monotonic() + start_timeout
         while not heartbeat(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
                 output = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
                 state = f"exited with status {process.returncode}" if process.poll() is not None else "timed out"
                 raise RuntimeError(f"chroma run on port {port} {state} before answering the heartbeat:\n{output}")
@@ -115,7 +115,7 @@ def chroma_server(path: Path | str | None = None, *, port: int | None = None, st
             raise RuntimeError(f"port {port} answered, but our chroma run exited ({process.returncode})")
         yield f"http://{HOST}:{port}"
     finally:
-        _stop(process, stop_timeout)
-        log.close()
+        if process is not None:
+            _stop(process, stop_timeout)
         if own_dir:
             shutil.rmtree(root, ignore_errors=True)
