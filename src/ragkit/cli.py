@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -96,10 +97,11 @@ def cli(ctx: click.Context, lang: str | None) -> None:
 def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
     """A rich progress bar on a terminal, plain lines otherwise; returns (callback, close)."""
     if sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       TextColumn("{task.fields[name]}"), transient=True)
+                       TextColumn("{task.fields[name]}"), console=Console(stderr=True), transient=True)
         task = bar.add_task(tr("progress_label", lang), total=None, name="")
 
         def on_event(event: Event) -> None:
@@ -160,7 +162,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            batch_size=settings.embed_batch_size, prune_missing=prune, progress=on_event,
+            prune_missing=prune, progress=on_event,
         )
     finally:
         close()
@@ -296,6 +298,12 @@ def providers_cmd(ctx: click.Context) -> None:
         click.echo(f"{p.name:10s} {p.example:32s} {state:28s} {p.summary}")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM becomes a normal exit between two Python steps, so it never
+    stops Chroma in the middle of writing its files."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli(prog_name="ragkit")

@@ -286,7 +286,7 @@ def _counting(docs: list[Document], progress: Progress | None, batch: int) -> It
 
 
 def ingest_file(
-    kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, batch_size: int,
+    kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, write_batch: int,
     progress: Progress | None = None,
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
@@ -301,7 +301,7 @@ def ingest_file(
     store = kb.store(create=True)
     kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
     result = index(
-        _counting(docs, progress, batch_size), kb.records, store, batch_size=batch_size,
+        _counting(docs, progress, write_batch), kb.records, store, batch_size=write_batch,
         cleanup="incremental", source_id_key="source", key_encoder="sha256",
     )
     kb.journal.commit(task.source, path=str(task.path.resolve()), hash=file_hash, chunks=len(docs),
@@ -322,11 +322,14 @@ def ingest(
     *,
     split: SplitOptions = SplitOptions(),
     max_bytes: int = 50_000_000,
-    batch_size: int = 64,
+    write_batch: int = 256,
     prune_missing: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
+
+    Chunks are written ``write_batch`` at a time (Chroma's cost per write call is high; the embeddings
+    batch their own model calls).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
     """
@@ -340,7 +343,7 @@ def ingest(
         for task in tasks:
             try:
                 status, written, deleted = ingest_file(
-                    kb, task, split=split, max_bytes=max_bytes, batch_size=batch_size, progress=progress
+                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress
                 )
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0

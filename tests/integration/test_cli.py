@@ -121,3 +121,32 @@ def test_default_setup_end_to_end_offline(tmp_path):
         results = json.loads(found.stdout)["results"]
         assert source in [r["source"] for r in results], (question, results)
     assert not Path(env["RAGKIT_NONET_LOG"]).exists()
+
+
+def test_progress_bar_on_a_terminal(tmp_path, corpus_copy):
+    """On a terminal (a pseudo-terminal here) ingest draws a rich progress bar instead of plain lines."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGKIT_")}
+    env.update(RAGKIT_DATA_DIR=str(tmp_path / "data"), RAGKIT_EMBEDDER="fake:16", COLUMNS="100")
+    process = subprocess.Popen([sys.executable, "-m", "ragkit", "ingest", str(corpus_copy)], stdout=subprocess.PIPE,
+                               stderr=slave, env=env)
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        screen += data
+    process.wait(timeout=120)
+    text = screen.decode("utf-8", "replace")
+    assert process.returncode == 0
+    assert "导入" in text and "━" in text  # the bar, labelled in Chinese
+    assert "[1/5]" not in text  # no plain lines on a terminal

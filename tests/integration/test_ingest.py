@@ -186,7 +186,7 @@ def test_a_20_mb_single_line_file_is_ingested_in_bounded_chunks(tmp_path, data_d
     line = ("ragkit splits long lines " * 840_000)[:20_000_000]
     (root / "one-line.txt").write_text(line, encoding="ascii")
     kb = open_kb(data_dir, embedder="fake:8")
-    report = ingest(kb, [root], batch_size=1000, split=SplitOptions(chunk_size=4000, chunk_overlap=0))
+    report = ingest(kb, [root], write_batch=1000, split=SplitOptions(chunk_size=4000, chunk_overlap=0))
     assert report.ok and report.added == ["one-line.txt"]
     chunks = kb.lexical.get(sorted(kb.lexical.ids("one-line.txt")))
     assert len(chunks) >= 20_000_000 // 4000
