@@ -1,6 +1,8 @@
 """Search latency at 10k and 100k chunks, per retrieval mode, query embedding included.
 
-    python benchmarks/search_latency.py [--sizes 10000,100000] [--rounds 3] [--write]
+    python benchmarks/search_latency.py [--sizes 10000,100000] [--rounds 3] [--data DIR] [--write]
+
+With ``--data DIR`` the grown knowledge base is kept there (and reused by the next run).
 
 The larger corpora are made from corpora/llm: every chunk is replicated with perturbed text (sentences
 rotated, numbers changed, a few words from other chunks mixed in) and a perturbed copy of its vector, written
@@ -74,16 +76,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--data", type=Path, help="keep (and reuse) the grown knowledge base here")
     args = parser.parse_args()
     questions = [q.question for q in load_questions(DEV)[0]]
     rng = random.Random(7)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp))
+        settings = Settings(data_dir=args.data or Path(tmp))
         kb = build.open_kb(settings)
         ingest(kb, [CORPUS], split=build.split_options(settings))
         base = [(cid, text, meta, np.frombuffer(vec, dtype=np.float32).tolist())
-                for batch in kb.lexical.iter_chunks() for cid, text, meta, vec in batch]
+                for batch in kb.lexical.iter_chunks() for cid, text, meta, vec in batch if not cid.startswith("syn-")]
         for size in [int(s) for s in args.sizes.split(",")]:
             start = time.perf_counter()
             grow(kb, base, size, rng)

@@ -12,11 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
 from ragkit.config import Settings
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
-from ragkit.providers import ProviderOptions, make_embeddings
+from ragkit.chains import Conversation, rag_chain
+from ragkit.memory import Conversations
+from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings
 from ragkit.retrieval import HybridRetriever
 from ragkit.store import KnowledgeBase, connect_sqlite
 from ragkit.tokenize import Tokenizer
@@ -69,3 +72,22 @@ def retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> Hyb
     }
     params.update({key: value for key, value in overrides.items() if value is not None})
     return HybridRetriever(store=kb.store(), **params)
+
+
+def llm(settings: Settings, kb: KnowledgeBase | None = None) -> BaseChatModel:
+    """The configured chat model (the extractive default gets the knowledge base's embeddings)."""
+    return make_chat_model(settings.llm, provider_options(settings), embeddings=kb.embeddings if kb else None,
+                           temperature=settings.temperature)
+
+
+def conversations(kb: KnowledgeBase) -> Conversations:
+    """Chat sessions, stored next to the knowledge base's indexes."""
+    return Conversations(kb.conn)
+
+
+def conversation(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel | None = None,
+                 **retriever_overrides: object) -> Conversation:
+    """The RAG chain with memory over ``kb`` (``model`` replaces the configured LLM)."""
+    chain = rag_chain(retriever(settings, kb, **retriever_overrides), model or llm(settings, kb))
+    return Conversation(chain, conversations(kb), kb=kb.name, max_turns=settings.history_turns,
+                        max_chars=settings.history_chars)

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -23,7 +24,7 @@ from ragkit.config import Settings, load_settings
 from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
-from ragkit.providers import EMBEDDING_PROVIDERS, is_installed
+from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, explain_failure, is_generative, is_installed
 from ragkit.store import Counts
 
 
@@ -288,14 +289,134 @@ def info_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         click.echo(f"{tr(key, lang)}: {value}")
 
 
+def _answering(ctx: click.Context, flags: dict[str, Any]) -> tuple[Settings, Any]:
+    """Settings and a Conversation for ask/chat."""
+    settings = _settings(ctx, **flags)
+    kb = build.open_kb(settings)
+    if not kb.exists():
+        raise StoreError.of("kb_empty", kb=kb.name)
+    return settings, build.conversation(settings, kb)
+
+
+def _stream_answer(conversation: Any, settings: Settings, question: str, session: str,
+                   echo: Callable[[str], None] | None) -> dict[str, Any]:
+    """Run one question; pieces of the answer go to ``echo`` as they come. Model failures become one line."""
+    result: dict[str, Any] = {}
+    try:
+        for chunk in conversation.stream(question, session):
+            if echo and "answer" in chunk:
+                echo(chunk["answer"])
+            for key, value in chunk.items():
+                result[key] = result.get(key, "") + value if key == "answer" else value
+    except Exception as exc:
+        failure = explain_failure(exc, settings.llm, build.provider_options(settings))
+        if failure is None:
+            raise
+        raise failure from exc
+    return result
+
+
+def _print_sources(result: dict[str, Any], lang: str) -> None:
+    click.echo(tr("sources", lang))
+    if not result["citations"]:
+        click.echo("  " + tr("no_sources", lang))
+    for c in result["citations"]:
+        where = c.source + (f" › {c.heading}" if c.heading else "") + (f" (p. {c.page})" if c.page else "")
+        click.echo(f"  [{c.n}] {where}\n      “{c.quote}”")
+
+
+@cli.command("ask")
+@click.argument("question")
+@kb_options
+@click.option("--llm", help="Chat model as provider:model (RAGKIT_LLM, default extractive).")
+@click.option("--session", help="Continue this conversation (its history is kept in the data directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {question, answer, abstained, rewritten_query, "
+              "citations: [{n, source, heading, chunk_id, quote}], timings, extractive}.")
+@click.pass_context
+@_guard
+def ask_cmd(ctx: click.Context, question: str, session: str | None, as_json: bool, **flags: Any) -> None:
+    """Answer one question from the knowledge base, with numbered sources.
+
+    The answer streams as it is written; with --session the question continues that conversation, so a
+    script can hold a multi-turn conversation one call at a time.
+    """
+    lang = _lang(ctx)
+    settings, conversation = _answering(ctx, flags)
+    session = session or f"ask-{uuid.uuid4().hex[:12]}"
+    extractive = not is_generative(settings.llm)
+    if not as_json and extractive:
+        click.echo(tr("extractive_label", lang))
+    result = _stream_answer(conversation, settings, question, session,
+                            None if as_json else lambda piece: click.echo(piece, nl=False))
+    if as_json:
+        click.echo(json.dumps({
+            "question": question, "answer": result["answer"], "abstained": result["abstained"],
+            "rewritten_query": result["rewritten_query"], "citations": [c.as_json() for c in result["citations"]],
+            "timings": result["timings"], "extractive": result["extractive"], "session": session,
+        }, ensure_ascii=False, indent=2))
+        return
+    click.echo()
+    if result["rewritten_query"]:
+        click.echo(tr("rewritten", lang, query=result["rewritten_query"]), err=True)
+    _print_sources(result, lang)
+
+
+@cli.command("chat")
+@kb_options
+@click.option("--llm", help="Chat model as provider:model (RAGKIT_LLM, default extractive).")
+@click.option("--session", help="Resume this conversation.")
+@click.pass_context
+@_guard
+def chat_cmd(ctx: click.Context, session: str | None, **flags: Any) -> None:
+    """An interactive conversation with memory: /sources, /reset, /exit. Ctrl-C stops an answer."""
+    lang = _lang(ctx)
+    settings, conversation = _answering(ctx, flags)
+    session = session or f"chat-{uuid.uuid4().hex[:12]}"
+    extractive = not is_generative(settings.llm)
+    click.echo(tr("chat_welcome", lang, session=session))
+    last: dict[str, Any] | None = None
+    while True:
+        try:
+            question = click.prompt(tr("chat_prompt", lang), prompt_suffix="> ", default="", show_default=False)
+        except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
+            click.echo()
+            break
+        question = question.strip()
+        if question in ("/exit", "/quit"):
+            break
+        if question == "/reset":
+            conversation.conversations.delete(session)
+            click.echo(tr("chat_reset", lang))
+            continue
+        if question == "/sources":
+            if last is not None:
+                _print_sources(last, lang)
+            continue
+        if not question:
+            continue
+        if extractive:
+            click.echo(tr("extractive_label", lang))
+        try:
+            last = _stream_answer(conversation, settings, question, session,
+                                  lambda piece: click.echo(piece, nl=False))
+            click.echo()
+        except KeyboardInterrupt:
+            click.echo("\n" + tr("chat_interrupted", lang))
+        except RagkitError as exc:
+            click.echo(tr("error", lang, detail=localized(exc, lang)), err=True)
+    click.echo(tr("chat_bye", lang))
+
+
 @cli.command("providers")
 @click.pass_context
 @_guard
 def providers_cmd(ctx: click.Context) -> None:
-    """List the embedding providers of the registry and whether each is installed."""
-    for p in EMBEDDING_PROVIDERS.values():
-        state = "ok" if is_installed(p) else f"pip install 'ragkit[{p.extra}]'"
-        click.echo(f"{p.name:10s} {p.example:32s} {state:28s} {p.summary}")
+    """List the providers of the registry (embeddings and LLMs) and whether each is installed."""
+    for title, table in (("embeddings (RAGKIT_EMBEDDER)", EMBEDDING_PROVIDERS), ("LLMs (RAGKIT_LLM)", CHAT_PROVIDERS)):
+        click.echo(title)
+        for p in table.values():
+            state = "ok" if is_installed(p) else f"pip install 'ragkit[{p.extra}]'"
+            click.echo(f"  {p.name:10s} {p.example:32s} {state:28s} {p.summary}")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -45,6 +45,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_document": ("知识库 {kb!r} 中没有文档 {source!r}（见 ragkit list）", "no document {source!r} in knowledge base {kb!r} (see: ragkit list)"),
     "kb_empty": ("知识库 {kb!r} 还是空的：先运行 ragkit ingest PATH --kb {kb}", "knowledge base {kb!r} is empty: run ragkit ingest PATH --kb {kb} first"),
     "chroma_unreachable": ("无法连接 Chroma 服务器 {url}：{detail}", "cannot reach the Chroma server at {url}: {detail}"),
+    # model providers
+    "llm_401": ("{provider} 拒绝了 API 密钥（HTTP 401）：请检查 {key_var}", "{provider} rejected the API key (HTTP 401): check {key_var}"),
+    "llm_403": ("{provider} 拒绝访问（HTTP 403）：{detail}", "{provider} refused access (HTTP 403): {detail}"),
+    "llm_404": ("{provider} 上没有模型 {model!r}（HTTP 404）", "{provider} has no model {model!r} (HTTP 404)"),
+    "llm_429": ("{provider} 请求过于频繁（HTTP 429），重试 {retries} 次后仍失败，请稍后再试",
+                "{provider} is rate limiting (HTTP 429), still after {retries} retries; try again later"),
+    "llm_5xx": ("{provider} 服务器出错（HTTP {status}），重试 {retries} 次后仍失败",
+                "{provider} answered with a server error (HTTP {status}), still after {retries} retries"),
+    "llm_status": ("{provider} 拒绝了请求（HTTP {status}）：{detail}", "{provider} rejected the request (HTTP {status}): {detail}"),
+    "llm_timeout": ("{provider} 在 {timeout} 秒内没有响应（重试 {retries} 次；RAGKIT_REQUEST_TIMEOUT）",
+                    "{provider} did not answer within {timeout} s ({retries} retries; RAGKIT_REQUEST_TIMEOUT)"),
+    "llm_unreachable": ("无法连接 {provider}（{url}），重试 {retries} 次后仍失败", "cannot reach {provider} at {url}, still after {retries} retries"),
+    "llm_malformed": ("{provider} 返回了无法解析的响应：{detail}", "{provider} sent a response that cannot be read: {detail}"),
     # CLI
     "summary": ("新增 {added}，更新 {updated}，未变 {unchanged}，删除 {removed}，失败 {failed}；写入 {written} 个片段，删除 {deleted} 个，用时 {seconds:.1f} 秒",
                 "added {added}, updated {updated}, unchanged {unchanged}, removed {removed}, failed {failed}; "
@@ -75,6 +88,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "info_damaged": ("向量索引在一次被中断的导入中损坏；下次运行 ragkit ingest 会从已保存的向量重建它",
                      "the vector index was damaged by an interrupted ingest; the next ragkit ingest rebuilds it "
                      "from the stored vectors"),
+    "extractive_label": ("【抽取式回答：以下句子摘自资料原文，未经生成模型改写】", "[extractive answer: sentences quoted from the documents, not written by a model]"),
+    "rewritten": ("检索问题：{query}", "searched for: {query}"),
+    "sources": ("来源：", "Sources:"),
+    "no_sources": ("（没有引用）", "(no sources)"),
+    "chat_welcome": ("ragkit 对话（会话 {session}）。命令：/sources 查看来源，/reset 清空记忆，/exit 退出。",
+                     "ragkit chat (session {session}). Commands: /sources, /reset, /exit."),
+    "chat_prompt": ("你", "you"),
+    "chat_interrupted": ("（回答已中断）", "(answer interrupted)"),
+    "chat_reset": ("已清空这个会话的记忆。", "This session's memory is cleared."),
+    "chat_bye": ("再见。", "Bye."),
+    "chat_ctrl_c": ("（按 Ctrl-D 或输入 /exit 退出）", "(press Ctrl-D or type /exit to leave)"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
 

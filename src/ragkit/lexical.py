@@ -59,7 +59,7 @@ class LexicalIndex:
         self.kb = kb
         self._tokenize = tokenizer or Tokenizer()
         key = _table_key(kb)
-        self._fts, self._rows = f"lex_fts_{key}", f"lex_rows_{key}"
+        self._fts, self._rows, self._vocab = f"lex_fts_{key}", f"lex_rows_{key}", f"lex_vocab_{key}"
         self._create()
 
     def _create(self) -> None:
@@ -75,6 +75,9 @@ class LexicalIndex:
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5(tokens, "
                 "tokenize=\"unicode61 remove_diacritics 0 tokenchars '-_.+#&%/'\")"
             )
+            conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._vocab} USING fts5vocab({self._fts}, 'row')")
+            conn.execute("CREATE TABLE IF NOT EXISTS lex_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+            conn.execute("INSERT OR IGNORE INTO lex_counts(name, n) VALUES (?, 0)", (self._rows,))
 
     def upsert(
         self, rows: Iterable[Row], *, tokens: Sequence[str] | None = None,
@@ -95,6 +98,7 @@ class LexicalIndex:
                 )
                 body = " ".join(self._tokenize(indexed))
                 self._conn.execute(f"INSERT INTO {self._fts}(rowid, tokens) VALUES (?, ?)", (cur.lastrowid, body))
+            self._conn.execute("UPDATE lex_counts SET n = n + ? WHERE name = ?", (len(rows), self._rows))
         return len(rows)
 
     def delete(self, chunk_ids: Iterable[str]) -> int:
@@ -112,18 +116,23 @@ class LexicalIndex:
                 rmarks = ",".join("?" * len(rowids))
                 self._conn.execute(f"DELETE FROM {self._fts} WHERE rowid IN ({rmarks})", rowids)
                 self._conn.execute(f"DELETE FROM {self._rows} WHERE rowid IN ({rmarks})", rowids)
+                self._conn.execute("UPDATE lex_counts SET n = n - ? WHERE name = ?", (len(rowids), self._rows))
                 removed += len(rowids)
         return removed
 
     def clear(self) -> None:
         """Empty this knowledge base's index."""
         with self._conn:
+            self._conn.execute(f"DROP TABLE IF EXISTS {self._vocab}")
             self._conn.execute(f"DROP TABLE IF EXISTS {self._fts}")
             self._conn.execute(f"DROP TABLE IF EXISTS {self._rows}")
+            self._conn.execute("DELETE FROM lex_counts WHERE name = ?", (self._rows,))
         self._create()
 
     def count(self) -> int:
-        return self._conn.execute(f"SELECT count(*) FROM {self._rows}").fetchone()[0]
+        """Chunks in the index (kept in a counter: no table scan)."""
+        row = self._conn.execute("SELECT n FROM lex_counts WHERE name = ?", (self._rows,)).fetchone()
+        return row[0] if row else 0
 
     def ids(self, source: str | None = None) -> set[str]:
         """Chunk ids, optionally of one source."""
@@ -171,20 +180,38 @@ class LexicalIndex:
         return out
 
     def search(self, query: str, *, k: int = 10, sources: Sequence[str] | None = None) -> list[LexicalHit]:
-        """The ``k`` best chunks by BM25 for ``query`` (optionally only from ``sources``)."""
-        terms = list(dict.fromkeys(self._tokenize(query)))
+        """The ``k`` best chunks by BM25 for ``query`` (optionally only from ``sources``).
+
+        Terms found in more than half of the chunks are left out of the query: FTS5's BM25 gives them an
+        IDF of zero, so they change no score, but their long posting lists cost most of the time.
+        """
+        terms = self._useful_terms(list(dict.fromkeys(self._tokenize(query))))
         if not terms or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        sql = (
-            f"SELECT r.chunk_id, -bm25({self._fts}) AS score, r.text, r.metadata FROM {self._fts} f "
-            f"JOIN {self._rows} r ON r.rowid = f.rowid WHERE {self._fts} MATCH ?"
-        )
+        sql = f"SELECT rowid, -bm25({self._fts}) AS score FROM {self._fts} WHERE {self._fts} MATCH ?"
         params: list[Any] = [match]
         if sources:
-            sql += f" AND r.source IN ({','.join('?' * len(sources))})"
+            sql += f" AND rowid IN (SELECT rowid FROM {self._rows} WHERE source IN ({','.join('?' * len(sources))}))"
             params.extend(sources)
-        sql += " ORDER BY bm25(" + self._fts + ") LIMIT ?"
+        sql += " ORDER BY score DESC LIMIT ?"
         params.append(k)
-        rows = self._conn.execute(sql, params).fetchall()
-        return [LexicalHit(cid, float(score), text, json.loads(meta)) for cid, score, text, meta in rows]
+        ranked = self._conn.execute(sql, params).fetchall()  # ids first: reading rows only for the top k
+        if not ranked:
+            return []
+        found = {
+            rowid: (cid, text, meta) for rowid, cid, text, meta in self._conn.execute(
+                f"SELECT rowid, chunk_id, text, metadata FROM {self._rows} WHERE rowid IN "
+                f"({','.join('?' * len(ranked))})", [r[0] for r in ranked])
+        }
+        return [LexicalHit(found[r][0], float(score), found[r][1], json.loads(found[r][2]))
+                for r, score in ranked if r in found]
+
+    def _useful_terms(self, terms: list[str]) -> list[str]:
+        """Terms present in the index and in at most half of its chunks (the others score zero)."""
+        if not terms:
+            return []
+        half = self.count() / 2
+        marks = ",".join("?" * len(terms))
+        df = dict(self._conn.execute(f"SELECT term, doc FROM {self._vocab} WHERE term IN ({marks})", terms))
+        return [t for t in terms if 0 < df.get(t, 0) <= half]

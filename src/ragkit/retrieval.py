@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -66,6 +67,7 @@ class HybridRetriever(BaseRetriever):
     sources: list[str] | None = None
 
     _kb_share: float | None = PrivateAttr(default=None)
+    _executor: ThreadPoolExecutor | None = PrivateAttr(default=None)
 
     def _weights(self, query: str) -> tuple[float, float]:
         """(bm25, dense) weights; swapped when the query is written in another script than the documents."""
@@ -81,8 +83,6 @@ class HybridRetriever(BaseRetriever):
         return [Document(h.text, metadata=dict(h.metadata, score=h.score), id=h.chunk_id) for h in hits]
 
     def _dense(self, query: str, fetch: int, sources: list[str] | None) -> list[Document]:
-        if self.store.lexical.count() == 0:
-            return []
         vector = self.store.embeddings.embed_query(query)
         where = {"source": {"$in": sources}} if sources else None
         # despite its name this returns cosine distances for ragkit's collections: similarity = 1 - distance
@@ -99,9 +99,18 @@ class HybridRetriever(BaseRetriever):
         fetch = max(self.fetch_k, k)
         if self.mode == "bm25":
             return _ranked(self._bm25(query, fetch, sources)[:k], "bm25_rank")
+        if self.store.lexical.count() == 0:  # a counter, not a scan
+            return []
         if self.mode == "dense":
             return _ranked(self._dense(query, fetch, sources)[:k], "dense_rank")
-        return self._fuse(query, self._bm25(query, fetch, sources), self._dense(query, fetch, sources))[:k]
+        # SQLite, numpy and Chroma release the GIL: both searches run at once on two cores
+        dense = self._pool().submit(self._dense, query, fetch, sources)
+        return self._fuse(query, self._bm25(query, fetch, sources), dense.result())[:k]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-dense")
+        return self._executor
 
     def _fuse(self, query: str, bm25: list[Document], dense: list[Document]) -> list[Document]:
         w_bm25, w_dense = self._weights(query)

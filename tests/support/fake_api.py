@@ -1,15 +1,22 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI and Ollama embedding APIs, for tests.
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI (embeddings, chat completions with streaming) and
+Ollama embedding APIs, for tests.
 
-Embeddings are deterministic (hashed character bigrams), so tests can compare results. ``require_key``
-makes it answer 401 without that bearer token; every request is recorded in ``requests``.
+Embeddings are deterministic (hashed character bigrams). Chat replies come from ``replies`` (cycled), or
+``reply_with`` (a function of the request body). ``script`` is a queue of behaviours consumed one per chat
+request: ``"429"``/``"500"``/``"401"`` (that status), ``"sleep:S"`` (answer after S seconds),
+``"malformed"`` (a stream whose events are not JSON), ``"slow"`` (stream one piece every 0.2 s).
+``require_key`` makes it answer 401 without that bearer token; every request is recorded in ``requests``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +37,17 @@ class FakeAPI:
     require_key: str | None = None
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    replies: list[str] = field(default_factory=lambda: ["ChatGLM 可以在 7G 显存下微调。[1]"])
+    reply_with: Callable[[dict[str, Any]], str] | None = None
+    script: list[str] = field(default_factory=list)
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [body for path, body in self.requests if path.endswith("/chat/completions")]
+
+    def _reply(self, body: dict[str, Any]) -> str:
+        if self.reply_with is not None:
+            return self.reply_with(body)
+        return self.replies[(len(self.chat_requests()) - 1) % len(self.replies)]
 
     @property
     def base_url(self) -> str:
@@ -61,7 +79,9 @@ class FakeAPI:
                     return
                 inputs = body.get("input")
                 texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
-                if self.path.endswith("/embeddings"):
+                if self.path.endswith("/chat/completions"):
+                    self._chat(body)
+                elif self.path.endswith("/embeddings"):
                     data = [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(texts)]
                     self._send(200, {"object": "list", "data": data, "model": body.get("model"),
                                      "usage": {"prompt_tokens": 1, "total_tokens": 1}})
@@ -70,7 +90,48 @@ class FakeAPI:
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def _chat(self, body: dict[str, Any]) -> None:
+                behaviour = api.script.pop(0) if api.script else "ok"
+                if behaviour.isdigit():
+                    self._send(int(behaviour), {"error": {"message": f"scripted {behaviour}", "type": "error"}})
+                    return
+                if behaviour.startswith("sleep:"):
+                    time.sleep(float(behaviour.split(":")[1]))
+                text = api._reply(body)
+                model = body.get("model", "fake")
+                if not body.get("stream"):
+                    self._send(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": model,
+                                     "choices": [{"index": 0, "finish_reason": "stop",
+                                                  "message": {"role": "assistant", "content": text}}],
+                                     "usage": {"prompt_tokens": 10, "completion_tokens": len(text), "total_tokens": 10 + len(text)}})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                if behaviour == "malformed":
+                    self.wfile.write(b"data: {this is not json\n\n")
+                    self.wfile.flush()
+                    return
+                pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
+                for piece in pieces:
+                    event = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+                    self.wfile.flush()
+                    if behaviour == "slow":
+                        time.sleep(0.2)
+                final = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                         "usage": {"prompt_tokens": 10, "completion_tokens": len(text), "total_tokens": 10 + len(text)}}
+                self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)  # a client that hung up is expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

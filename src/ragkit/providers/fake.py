@@ -1,4 +1,4 @@
-"""``fake:<dim>``: deterministic embeddings for tests and demos without any model.
+"""``fake:``: deterministic embeddings (``fake:<dim>``) and scripted chat replies (``fake:<reply>``) for tests.
 
 Character uni- and bi-grams are hashed (stable across processes) into ``dim`` buckets and
 L2-normalised, so texts that share characters are close: good enough to exercise retrieval.
@@ -13,10 +13,14 @@ from __future__ import annotations
 import math
 import zlib
 
+from typing import Any
+
 from langchain_core.embeddings import Embeddings
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragkit.providers import ProviderOptions
+from ragkit.providers.textchat import TextChatModel
 
 
 class HashingEmbeddings(BaseModel, Embeddings):
@@ -47,3 +51,25 @@ class HashingEmbeddings(BaseModel, Embeddings):
 
 def embeddings(model: str, options: ProviderOptions) -> Embeddings:
     return HashingEmbeddings(size=int(model) if model else 64)
+
+
+class ScriptedChatModel(TextChatModel):
+    """Replies with ``responses`` in turn (cycling); records every prompt it was sent in ``prompts``.
+
+    >>> llm = ScriptedChatModel(responses=["第一句。[1]", "第二句。"])
+    >>> [llm.invoke("问").content for _ in range(3)]
+    ['第一句。[1]', '第二句。', '第一句。[1]']
+    """
+
+    model: str = "fake"
+    responses: list[str] = Field(default_factory=lambda: ["这是一个测试回答。[1]"])
+    prompts: list[list[BaseMessage]] = Field(default_factory=list, exclude=True)
+
+    def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
+        self.prompts.append(list(messages))
+        return self.responses[(len(self.prompts) - 1) % len(self.responses)], {}
+
+
+def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
+               temperature: float | None = None) -> ScriptedChatModel:
+    return ScriptedChatModel(responses=[model]) if model else ScriptedChatModel()

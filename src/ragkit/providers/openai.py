@@ -1,4 +1,4 @@
-"""``openai:<model>``: any OpenAI-compatible embeddings endpoint.
+"""``openai:<model>``: any OpenAI-compatible endpoint, for embeddings and chat.
 
 Base URL and key come from settings (``RAGKIT_OPENAI_BASE_URL``, ``RAGKIT_OPENAI_API_KEY`` or
 ``OPENAI_API_KEY``). A local server (vLLM, llama.cpp, Ollama) needs no key.
@@ -11,6 +11,7 @@ Base URL and key come from settings (``RAGKIT_OPENAI_BASE_URL``, ``RAGKIT_OPENAI
 from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
 from ragkit.providers import ProviderOptions, require_key
 
@@ -37,3 +38,20 @@ def compatible_embeddings(model: str, *, base_url: str | None, key: str, options
 def embeddings(model: str, options: ProviderOptions) -> Embeddings:
     return compatible_embeddings(model or "text-embedding-3-small", base_url=options.openai_base_url,
                                  key=api_key(options), options=options)
+
+
+def compatible_chat(model: str, *, base_url: str | None, key: str, options: ProviderOptions,
+                    temperature: float | None) -> BaseChatModel:
+    """ChatOpenAI for any compatible server, streaming, with the settings' timeout and retries (the OpenAI
+    SDK retries connection errors, 408/409/429 and 5xx with exponential backoff; 401 is not retried)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=model, base_url=base_url, api_key=key, timeout=options.timeout,
+                      max_retries=options.max_retries, temperature=temperature, streaming=True,
+                      stream_usage=True)
+
+
+def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
+               temperature: float | None = None) -> BaseChatModel:
+    return compatible_chat(model or "gpt-4o-mini", base_url=options.openai_base_url, key=api_key(options),
+                           options=options, temperature=temperature)

@@ -1,0 +1,184 @@
+"""``extractive``: the offline default "LLM": it answers only by quoting the passages in its prompt.
+
+A real LangChain chat model. It reads the passages and the question of a ragkit answer prompt (see
+:mod:`ragkit.prompts`), splits the passages into sentences and scores each one against the question:
+
+* the IDF-weighted share of the question's words (jieba tokens) found in the sentence or its passage heading;
+* a bonus when the sentence holds the kind of answer the question asks for (a number for 多少/how many, a
+  date for 什么时候/when, a name for 谁/who, a list for 哪些/which);
+* for a question in another script than the passages (English over Chinese), the cosine similarity of
+  multilingual sentence embeddings, when the model was given embeddings.
+
+It returns the best sentence (trimmed to its best clauses when long) with its citation marker, e.g.
+``ChatGLM 能够在 7G 显存的条件下进行微调。[1]``, and abstains ("在资料中没有找到相关内容。") when no sentence
+covers the question well enough, or when a name or version in the question (``GPT-5``, ``Claude 3.5``)
+appears in no passage. Deterministic; a few milliseconds per answer without embeddings.
+
+>>> from langchain_core.documents import Document
+>>> from ragkit.prompts import answer_prompt, format_passages
+>>> docs = [Document("GLM 系列由清华大学研发。ChatGLM 能够在 7G 显存的条件下进行微调。", metadata={"source": "a.md"})]
+>>> prompt = answer_prompt("zh").invoke({"passages": format_passages(docs), "question": "ChatGLM 微调需要多大显存？",
+...                                      "history": []})
+>>> ExtractiveChatModel().invoke(prompt).content
+'ChatGLM 能够在 7G 显存的条件下进行微调。[1]'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.messages import BaseMessage, HumanMessage
+from pydantic import ConfigDict, Field
+
+from ragkit.prompts import NOT_FOUND, lang_of, parse_passages, parse_question
+from ragkit.providers import ProviderOptions
+from ragkit.providers.textchat import TextChatModel, message_text
+from ragkit.tokenize import Tokenizer
+
+_SENTENCE = re.compile(r"[^。！？；!?\n]+(?:[。！？；!?]+[”’」』）)]*|\n|$)")
+_LINE_START = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)、]\s*|\|)")
+_MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)|<br\s*/?>")
+_CLAUSE = re.compile(r"[^，,：:（(]+[，,：:]?|[（(][^）)]*[）)][，,]?")
+_ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)+|[A-Za-z]+\s?\d+(?:\.\d+)?[A-Za-z]?")
+_NUMBER = re.compile(r"\d")
+_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|(?:19|20)\d{2}")
+_PERSON = re.compile(r"[A-Z][a-z]+ [A-Z][a-z]+|[\u4e00-\u9fff]{2,4}(?=(?:官宣|创办|创立|提出|发布|开发))")
+_LIST = re.compile(r"、|和|以及|及|,|，")
+
+_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"多少|几|多大|多长|多高|多久|规模|参数量|how many|how much|how long|how large|size", re.I), _NUMBER),
+    (re.compile(r"什么时候|何时|哪一年|哪年|哪天|哪一天|日期|when|what year|date", re.I), _DATE),
+    (re.compile(r"谁|作者|创始人|创办|创立|who\b", re.I), _PERSON),
+    (re.compile(r"哪些|哪几|哪三|哪两|哪四|包括|组成|which|what are", re.I), _LIST),
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: int
+    position: int
+    text: str
+    heading: str
+
+
+def _clean(text: str) -> str:
+    text = _MARKUP.sub(lambda m: m.group(1) or "", text)
+    return re.sub(r"^\s*(?:#+\s*|[-*+]\s+)", "", text).strip()
+
+
+def sentences_of(number: int, heading: str, body: str) -> list[Sentence]:
+    """Sentences of one passage: wrapped lines are joined, list items, table rows and headings stand alone."""
+    lines: list[str] = []
+    for line in body.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or re.match(r"^\|?\s*:?-{3,}", stripped):
+            lines.append("")  # headings and table rules end a sentence and give none
+        elif lines and lines[-1] and not _LINE_START.match(line) and not lines[-1].startswith("|"):
+            lines[-1] += stripped  # a wrapped line continues the sentence before it
+        else:
+            lines.append(stripped)
+    out: list[Sentence] = []
+    for line in filter(None, lines):
+        parts = [line] if line.startswith("|") else [m.group().strip() for m in _SENTENCE.finditer(line)]
+        for part in parts:
+            text = _clean(part)
+            if len(text) >= 4:
+                out.append(Sentence(number, len(out), text, heading))
+    return out
+
+
+def entities(question: str) -> list[str]:
+    """Names and versions a passage must contain to answer the question: ``GPT-5``, ``Claude 3.5``.
+
+    >>> entities("Claude 3.5 Sonnet 的上下文长度是多少？"), entities("GPT-4 Turbo 的上下文？")
+    (['claude3.5'], ['gpt-4'])
+    """
+    return [re.sub(r"\s+", "", m.group()).lower() for m in _ENTITY.finditer(question)]
+
+
+class ExtractiveChatModel(TextChatModel):
+    """Answers by quoting the best sentence of the passages in its prompt, or abstains (see the module)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model: str = "extractive"
+    min_score: float = Field(0.45, ge=0, le=2, description="Below this the model abstains.")
+    max_chars: int = Field(160, ge=20, description="Longer sentences are cut to their best clauses.")
+    embeddings: Embeddings | None = Field(None, exclude=True, description="For questions in another script.")
+
+    def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
+        prompt = next((message_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        question = parse_question(prompt) or prompt
+        lang = lang_of(question)
+        passages = parse_passages(prompt)
+        meta = {"extractive": True}
+        if not passages:
+            return NOT_FOUND[lang], {**meta, "abstained": True}
+        corpus = [s for n, (heading, body) in passages.items() for s in sentences_of(n, heading, body)]
+        needed = entities(question)
+        texts = {n: (heading + body).lower().replace(" ", "") for n, (heading, body) in passages.items()}
+        if not corpus or any(all(e not in t for t in texts.values()) for e in needed):
+            return NOT_FOUND[lang], {**meta, "abstained": True}
+        scores = self._scores(question, corpus)
+        best = int(np.argmax(scores))
+        if scores[best] < self.min_score:
+            return NOT_FOUND[lang], {**meta, "abstained": True, "score": round(float(scores[best]), 3)}
+        chosen = corpus[best]
+        text = self._trim(question, chosen.text)
+        return f"{text}[{chosen.passage}]", {**meta, "abstained": False, "score": round(float(scores[best]), 3)}
+
+    def _scores(self, question: str, corpus: list[Sentence]) -> np.ndarray:
+        tokenize = Tokenizer()
+        terms = set(tokenize(question))
+        bags = [set(tokenize(s.text)) | set(tokenize(s.heading)) for s in corpus]
+        df = {t: sum(1 for bag in bags if t in bag) for t in terms}
+        idf = {t: math.log(1 + len(corpus) / (1 + df[t])) for t in terms}
+        total = sum(idf.values()) or 1.0
+        coverage = np.array([sum(idf[t] for t in terms & bag) / total for bag in bags])
+        kinds = [answer for asked, answer in _KINDS if asked.search(question)]
+        bonus = np.array([0.15 * sum(bool(k.search(s.text)) for k in kinds) for s in corpus])
+        order = np.array([0.02 / (1 + s.passage) for s in corpus])  # earlier passages ranked higher
+        scores = coverage + bonus + order
+        if self.embeddings is not None and _cross_script(question, corpus):
+            vectors = np.asarray(self.embeddings.embed_documents([question] + [s.text for s in corpus]))
+            sims = vectors[1:] @ vectors[0] / (np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]) + 1e-9)
+            scores = scores + sims
+        return scores
+
+    def _trim(self, question: str, text: str) -> str:
+        """A long sentence is cut to the window of clauses around its best clause."""
+        if len(text) <= self.max_chars:
+            return text
+        clauses = [m.group() for m in _CLAUSE.finditer(text) if m.group().strip()]
+        if len(clauses) < 2:
+            return text[: self.max_chars]
+        tokenize = Tokenizer()
+        terms = set(tokenize(question))
+        kinds = [answer for asked, answer in _KINDS if asked.search(question)]
+        value = [len(terms & set(tokenize(c))) + sum(bool(k.search(c)) for k in kinds) for c in clauses]
+        lo = hi = int(np.argmax(value))
+        while True:
+            grow = [i for i in (lo - 1, hi + 1) if 0 <= i < len(clauses)]
+            grow = [i for i in grow if sum(len(c) for c in clauses[min(lo, i) : max(hi, i) + 1]) <= self.max_chars]
+            if not grow:
+                break
+            pick = max(grow, key=lambda i: (value[i], -abs(i - lo)))
+            lo, hi = min(lo, pick), max(hi, pick)
+        window = "".join(clauses[lo : hi + 1]).strip().rstrip("，,：:")
+        return window if window.endswith(("。", "！", "？", ".", "!", "?")) else window + "……"
+
+
+def _cross_script(question: str, corpus: list[Sentence]) -> bool:
+    sample = " ".join(s.text for s in corpus[:20])
+    return lang_of(question) != lang_of(sample)
+
+
+def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
+               temperature: float | None = None) -> ExtractiveChatModel:
+    """The extractive model (``temperature`` does not apply: it is deterministic)."""
+    return ExtractiveChatModel(embeddings=embeddings)

@@ -1,0 +1,58 @@
+"""LangChain's standard chat model suites for the chat models ragkit defines.
+
+Both are text-only (no tool calling, no structured output, no images): the suites skip those tests
+themselves from the capability properties. The GGUF model class needs llama-cpp-python and a model file,
+neither of which is installed here (see the README's providers table).
+"""
+
+from __future__ import annotations
+
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from ragkit.providers.extractive import ExtractiveChatModel
+from ragkit.providers.fake import ScriptedChatModel
+
+
+class _Extractive:
+    @property
+    def chat_model_class(self) -> type[ExtractiveChatModel]:
+        return ExtractiveChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "extractive"}
+
+    @property
+    def model_override_value(self) -> str:
+        return "extractive-2"
+
+
+class TestExtractiveChatModelUnit(_Extractive, ChatModelUnitTests):
+    pass
+
+
+class TestExtractiveChatModelIntegration(_Extractive, ChatModelIntegrationTests):
+    pass
+
+
+class _Scripted:
+    @property
+    def chat_model_class(self) -> type[ScriptedChatModel]:
+        return ScriptedChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "fake", "responses": ["你好，这是脚本回答。", "第二个回答。"]}
+
+    @property
+    def model_override_value(self) -> str:
+        return "fake-2"
+
+
+class TestScriptedChatModelUnit(_Scripted, ChatModelUnitTests):
+    pass
+
+
+class TestScriptedChatModelIntegration(_Scripted, ChatModelIntegrationTests):
+    pass
