@@ -93,7 +93,8 @@ def main() -> None:
         f"Embedder `{args.embedder}`; ragkit: chunk_size {settings.chunk_size}, overlap {settings.chunk_overlap}, "
         f"{report.chunks_written} chunks; fusion RRF k={settings.rrf_k}, BM25 {settings.bm25_weight} : dense "
         f"{settings.dense_weight} (swapped for cross-script queries). Baseline: {n_base} chunks. "
-        f"Multi-turn follow-ups are searched with the previous question in front (no chain yet).\n\n"
+        f"Multi-turn follow-ups are searched here with the previous question in front; the chain's own handling of "
+        f"follow-ups is measured in the answers section.\n\n"
         + table(["retriever", "questions", "n", "hit@1", "hit@5", "MRR@10"], rows)
         + "\n\nHybrid misses at 5:\n" + ("\n".join(misses) or "- none")
         + "\n\nTargets for the default hybrid: Chinese hit@5 >= 0.97 and MRR@10 >= 0.90; English hit@5 >= 0.90."

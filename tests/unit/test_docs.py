@@ -3,7 +3,7 @@
 import re
 
 from ragkit.config import Settings
-from ragkit.providers import EMBEDDING_PROVIDERS
+from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -14,8 +14,8 @@ def test_every_setting_is_in_the_configuration_table():
         assert f"| `{name}` | `RAGKIT_{name.upper()}`" in README, name
 
 
-def test_every_embedding_provider_is_listed():
-    for name in EMBEDDING_PROVIDERS:
+def test_every_provider_is_listed():
+    for name in [*EMBEDDING_PROVIDERS, *CHAT_PROVIDERS]:
         assert re.search(rf"\| `{name}[:<` ]", README), name
 
 

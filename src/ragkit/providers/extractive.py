@@ -44,13 +44,17 @@ _SENTENCE = re.compile(r"[^。！？；!?\n]+(?:[。！？；!?]+[”’」』�
 _LINE_START = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)、]\s*|\|)")
 _MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)|<br\s*/?>")
 _CLAUSE = re.compile(r"[^，,：:（(]+[，,：:]?|[（(][^）)]*[）)][，,]?")
-_ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)+|[A-Za-z]+\s?\d+(?:\.\d+)?[A-Za-z]?")
+_ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.]?\d[\w.]*)(?:-[A-Za-z0-9]+)*|[A-Za-z]+\s\d+(?:\.\d+)?[A-Za-z]?\b")
+_WHICH = re.compile(r"哪个|哪家|哪款|哪一个|哪种|是哪|什么项目|什么模型|\bwhich\b|\bwhat (?:model|project|company)\b", re.I)
 _NUMBER = re.compile(r"\d")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|(?:19|20)\d{2}")
 _PERSON = re.compile(r"[A-Z][a-z]+ [A-Z][a-z]+|[\u4e00-\u9fff]{2,4}(?=(?:官宣|创办|创立|提出|发布|开发))")
 _LIST = re.compile(r"、|和|以及|及|,|，")
 
 _KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"多少钱|价格|定价|费用|收费|price|cost", re.I), re.compile(r"\d\s*(?:元|美元|块)|[$￥¥]\s*\d")),
+    (re.compile(r"比例|比率|ratio", re.I), re.compile(r"\d\s*[:：比]\s*\d|\d+\s*倍")),
+    (re.compile(r"哪家公司|什么公司|which company", re.I), re.compile(r"公司|[A-Z][a-z]+(?:\s[A-Z][a-z]+)*\s(?:Inc|AI)\b")),
     (re.compile(r"多少|几|多大|多长|多高|多久|规模|参数量|how many|how much|how long|how large|size", re.I), _NUMBER),
     (re.compile(r"什么时候|何时|哪一年|哪年|哪天|哪一天|日期|when|what year|date", re.I), _DATE),
     (re.compile(r"谁|作者|创始人|创办|创立|who\b", re.I), _PERSON),
@@ -109,7 +113,11 @@ class ExtractiveChatModel(TextChatModel):
     model: str = "extractive"
     min_score: float = Field(0.45, ge=0, le=2, description="Below this the model abstains.")
     max_chars: int = Field(160, ge=20, description="Longer sentences are cut to their best clauses.")
-    embeddings: Embeddings | None = Field(None, exclude=True, description="For questions in another script.")
+    embeddings: Embeddings | None = Field(None, exclude=True, description="Sentence similarity (multilingual).")
+    semantic_weight: float = Field(0.5, ge=0, description="Weight of embedding similarity (same script).")
+    kind_bonus: float = Field(0.15, ge=0, description="Bonus of a sentence holding the kind of answer asked for.")
+    long_penalty: float = Field(0.2, ge=0, description="Penalty per max_chars a candidate is longer than that.")
+    shortlist: int = Field(12, ge=1, description="Best lexical candidates compared by embeddings.")
 
     def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
         prompt = next((message_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
@@ -117,37 +125,52 @@ class ExtractiveChatModel(TextChatModel):
         lang = lang_of(question)
         passages = parse_passages(prompt)
         meta = {"extractive": True}
-        if not passages:
-            return NOT_FOUND[lang], {**meta, "abstained": True}
         corpus = [s for n, (heading, body) in passages.items() for s in sentences_of(n, heading, body)]
-        needed = entities(question)
-        texts = {n: (heading + body).lower().replace(" ", "") for n, (heading, body) in passages.items()}
-        if not corpus or any(all(e not in t for t in texts.values()) for e in needed):
+        texts = [(heading + body).lower().replace(" ", "") for heading, body in passages.values()]
+        if not corpus or any(all(e not in t for t in texts) for e in entities(question)):
             return NOT_FOUND[lang], {**meta, "abstained": True}
-        scores = self._scores(question, corpus)
+        units = _units(corpus, self.max_chars)
+        scores = self._scores(question, units)
         best = int(np.argmax(scores))
         if scores[best] < self.min_score:
             return NOT_FOUND[lang], {**meta, "abstained": True, "score": round(float(scores[best]), 3)}
-        chosen = corpus[best]
-        text = self._trim(question, chosen.text)
-        return f"{text}[{chosen.passage}]", {**meta, "abstained": False, "score": round(float(scores[best]), 3)}
+        unit = _continue_list(units[best], corpus, self.max_chars)
+        text = self._trim(question, "".join(s.text for s in unit))
+        title = _title(unit[0].heading)
+        if _WHICH.search(question) and title and title.lower() not in text.lower():  # "which model?": its name
+            text = f"{title}：{text}"
+        return f"{text}[{unit[0].passage}]", {**meta, "abstained": False, "score": round(float(scores[best]), 3)}
 
-    def _scores(self, question: str, corpus: list[Sentence]) -> np.ndarray:
+    def _scores(self, question: str, units: list[tuple[Sentence, ...]]) -> np.ndarray:
+        """Lexical coverage + answer-kind bonus for every unit; semantic similarity for the best of them."""
         tokenize = Tokenizer()
         terms = set(tokenize(question))
-        bags = [set(tokenize(s.text)) | set(tokenize(s.heading)) for s in corpus]
+        cache: dict[str, frozenset[str]] = {}
+
+        def bag(text: str) -> frozenset[str]:
+            if text not in cache:
+                cache[text] = frozenset(tokenize(text))
+            return cache[text]
+
+        bags = [set().union(*(bag(s.text) for s in unit)) | bag(unit[0].heading) for unit in units]
         df = {t: sum(1 for bag in bags if t in bag) for t in terms}
-        idf = {t: math.log(1 + len(corpus) / (1 + df[t])) for t in terms}
+        idf = {t: math.log(1 + len(units) / (1 + df[t])) for t in terms}
         total = sum(idf.values()) or 1.0
         coverage = np.array([sum(idf[t] for t in terms & bag) / total for bag in bags])
         kinds = [answer for asked, answer in _KINDS if asked.search(question)]
-        bonus = np.array([0.15 * sum(bool(k.search(s.text)) for k in kinds) for s in corpus])
-        order = np.array([0.02 / (1 + s.passage) for s in corpus])  # earlier passages ranked higher
-        scores = coverage + bonus + order
-        if self.embeddings is not None and _cross_script(question, corpus):
-            vectors = np.asarray(self.embeddings.embed_documents([question] + [s.text for s in corpus]))
-            sims = vectors[1:] @ vectors[0] / (np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]) + 1e-9)
-            scores = scores + sims
+        bonus = np.array([self.kind_bonus * sum(any(k.search(s.text) for s in unit) for k in kinds) for unit in units])
+        lengths = np.array([sum(len(s.text) for s in unit) for unit in units])
+        shape = np.array([0.02 / (1 + unit[0].passage) - 0.05 * (len(unit) - 1) for unit in units])
+        shape -= self.long_penalty * np.maximum(0, lengths / self.max_chars - 1)  # long rows cover many words
+        scores = coverage + bonus + shape
+        if self.embeddings is None:
+            return scores
+        cross = _cross_script(question, units)
+        shortlist = np.argsort(-scores)[: (len(units) if cross else self.shortlist)]
+        vectors = np.asarray(self.embeddings.embed_documents(
+            [question] + ["".join(s.text for s in units[i]) for i in shortlist]))
+        sims = vectors[1:] @ vectors[0] / (np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]) + 1e-9)
+        scores[shortlist] += (1.0 if cross else self.semantic_weight) * sims
         return scores
 
     def _trim(self, question: str, text: str) -> str:
@@ -173,9 +196,37 @@ class ExtractiveChatModel(TextChatModel):
         return window if window.endswith(("。", "！", "？", ".", "!", "?")) else window + "……"
 
 
-def _cross_script(question: str, corpus: list[Sentence]) -> bool:
-    sample = " ".join(s.text for s in corpus[:20])
+def _cross_script(question: str, units: list[tuple[Sentence, ...]]) -> bool:
+    sample = " ".join(unit[0].text for unit in units[:20])
     return lang_of(question) != lang_of(sample)
+
+
+def _units(corpus: list[Sentence], max_chars: int) -> list[tuple[Sentence, ...]]:
+    """Candidate answers: every sentence, and every two adjacent sentences of a passage that fit."""
+    units: list[tuple[Sentence, ...]] = [(s,) for s in corpus]
+    for a, b in zip(corpus, corpus[1:], strict=False):
+        if a.passage == b.passage and len(a.text) + len(b.text) <= max_chars:
+            units.append((a, b))
+    return units
+
+
+def _continue_list(unit: tuple[Sentence, ...], corpus: list[Sentence], max_chars: int) -> tuple[Sentence, ...]:
+    """A unit that ends by announcing a list ("由以下 6 个模块组成：") takes the items that follow."""
+    if not unit[-1].text.rstrip().endswith(("：", ":")):
+        return unit
+    out = list(unit)
+    following = [s for s in corpus if s.passage == unit[-1].passage and s.position > unit[-1].position]
+    for sentence in following:
+        if sum(len(s.text) for s in out) + len(sentence.text) > 2 * max_chars:
+            break
+        out.append(sentence)
+    return tuple(out)
+
+
+def _title(heading: str) -> str:
+    """The last part of a heading path without its numbering: "四、ChatGPT开源平替 > 4.5、GPTrillion" -> "GPTrillion"."""
+    last = heading.split(" > ")[-1] if heading else ""
+    return re.sub(r"^[\d.、\s]+|^[一二三四五六七八九十]+[、.]\s*", "", last).strip()
 
 
 def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
