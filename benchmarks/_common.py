@@ -34,7 +34,8 @@ def machine() -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of RESULTS.md, stamped with date and machine."""
-    stamp = f"_Measured {dt.date.today().isoformat()} on {machine()}; `python benchmarks/{name}.py`._\n\n"
+    script = name.split("-")[0]
+    stamp = f"_Measured {dt.date.today().isoformat()} on {machine()}; `python benchmarks/{script}.py`._\n\n"
     block = f"<!-- {name} -->\n{stamp}{body.strip()}\n<!-- /{name} -->"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.DOTALL)

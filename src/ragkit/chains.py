@@ -47,11 +47,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.runnables.utils import AddableDict
 
 from ragkit.memory import Conversations, recent
-from ragkit.prompts import NOT_FOUND, answer_prompt, condense_prompt, format_passages, lang_of
+from ragkit.prompts import NEEDS_GENERATIVE, NOT_FOUND, answer_prompt, chat_prompt, condense_prompt, format_passages, lang_of
 from ragkit.providers.extractive import ExtractiveChatModel, entities, sentences_of
 from ragkit.tokenize import Tokenizer, default_terms
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_ANSWER_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
 _REFERS_BACK = re.compile(r"它|它们|其|该|这个|这款|这些|那个|那款|此|\bit\b|\bits\b|\bthey\b|\bthem\b|\bthis\b|\bthat\b",
                           re.IGNORECASE)
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*")
@@ -109,7 +110,7 @@ def _best_sentence(answer_sentence: str, doc: Document) -> str:
 def cite(answer: str, docs: list[Document]) -> list[Citation]:
     """Citations for the ``[n]`` markers of an answer, in order of first use (unknown numbers are dropped)."""
     out: dict[int, Citation] = {}
-    for sentence in re.split(r"(?<=[。！？!?\]])\s*", answer):
+    for sentence in _ANSWER_SENTENCE.findall(answer):  # a sentence with the markers that follow it
         for marker in _MARKER.findall(sentence):
             n = int(marker)
             if n in out or not 1 <= n <= len(docs):
@@ -192,6 +193,32 @@ def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool 
 
     return (RunnableLambda(standalone, name="standalone_query") | RunnableLambda(retrieve, name="retrieve")
             | RunnableLambda(answer, name="answer_with_citations"))
+
+
+def chat_chain(llm: BaseChatModel) -> Runnable:
+    """Plain conversation with the LLM (no retrieval), in the same shape as :func:`rag_chain`'s output.
+
+    The extractive model cannot converse: it gets a message saying which setting enables a generative model.
+    """
+
+    def talk(inputs: dict[str, Any]) -> Iterator[AddableDict]:
+        start = time.perf_counter()
+        question, lang = inputs["question"], lang_of(inputs["question"])
+        first_token = None
+        if isinstance(llm, ExtractiveChatModel):
+            yield AddableDict(answer=NEEDS_GENERATIVE[lang])
+        else:
+            messages = chat_prompt(lang).invoke({"question": question, "history": list(inputs.get("history") or [])})
+            for chunk in llm.stream(messages):
+                piece = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
+                if piece:
+                    first_token = first_token if first_token is not None else _ms(start)
+                    yield AddableDict(answer=piece)
+        yield AddableDict(question=question, abstained=False, docs=[], citations=[], rewritten_query=None,
+                          extractive=isinstance(llm, ExtractiveChatModel),
+                          timings={"first_token_ms": first_token or _ms(start), "total_ms": _ms(start)})
+
+    return RunnableLambda(talk, name="plain_chat")
 
 
 class Conversation:

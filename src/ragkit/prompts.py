@@ -20,6 +20,13 @@ from langchain_core.documents import Document
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 NOT_FOUND = {"zh": "在资料中没有找到相关内容。", "en": "Not found in the documents."}
+NEEDS_GENERATIVE = {
+    "zh": "普通对话需要一个生成式大模型：当前是离线的抽取式模型，它只能从资料中摘句回答。请设置 RAGKIT_LLM"
+          "（例如 openai:gpt-4o-mini、openai:deepseek-chat 或 ollama:qwen2.5）并配置相应的密钥或地址。",
+    "en": "Plain chat needs a generative LLM: the current one is the offline extractive model, which can only quote "
+          "the documents. Set RAGKIT_LLM (e.g. openai:gpt-4o-mini, openai:deepseek-chat or ollama:qwen2.5) and its "
+          "key or base URL.",
+}
 PASSAGES_LABEL = {"zh": "资料：", "en": "Passages:"}
 QUESTION_LABEL = {"zh": "问题：", "en": "Question:"}
 _PASSAGE_HEAD = re.compile(r"^\[(\d+)\] \((.*)\)$", re.MULTILINE)

@@ -1,0 +1,159 @@
+"""A workspace: everything an interactive front end needs, on top of the composition root.
+
+It holds the settings of one user session (the Streamlit app keeps one per browser tab) and answers in terms a
+UI can show directly: knowledge bases, documents, uploads with per-file errors, provider readiness, example
+questions, conversations, and streamed answers. It contains no pipeline logic of its own.
+
+>>> import tempfile
+>>> ws = Workspace(Settings(data_dir=tempfile.mkdtemp(), embedder="fake:32"))
+>>> ws.knowledge_bases(), ws.kb.exists()
+(['default'], False)
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from ragkit import build
+from ragkit.chains import Conversation, chat_chain
+from ragkit.config import Settings
+from ragkit.ingest import Event, IngestReport, delete_source, ingest
+from ragkit.memory import Session
+from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
+from ragkit.store import FileRecord, KnowledgeBase
+
+UPLOADS = "uploads"
+_SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """A registry entry and whether it can be used now (installed, key present)."""
+
+    kind: str  # "llm" or "embeddings"
+    name: str
+    example: str
+    summary: str
+    ready: bool
+    reason: str
+
+
+def provider_states(settings: Settings) -> list[ProviderState]:
+    """Every provider of both registries with its readiness under ``settings``."""
+    states = []
+    for kind, table in (("llm", CHAT_PROVIDERS), ("embeddings", EMBEDDING_PROVIDERS)):
+        for provider in table.values():
+            ready, reason = _readiness(provider, settings)
+            states.append(ProviderState(kind, provider.name, provider.example, provider.summary, ready, reason))
+    return states
+
+
+def _readiness(provider: Provider, settings: Settings) -> tuple[bool, str]:
+    if not is_installed(provider):
+        return False, f"pip install 'ragkit[{provider.extra}]'"
+    if provider.key_setting is not None:
+        has_key = getattr(settings, provider.key_setting) is not None
+        local = provider.name == "openai" and settings.openai_base_url is not None
+        if not has_key and not local:
+            return False, f"{provider.key_setting.upper()} / RAGKIT_{provider.key_setting.upper()}"
+    return True, ""
+
+
+def safe_filename(name: str) -> str:
+    """A file name for an upload, without path parts or odd characters.
+
+    >>> safe_filename("../../etc/passwd"), safe_filename("我的 笔记.md")
+    ('passwd', '我的_笔记.md')
+    """
+    base = Path(name.replace("\\", "/")).name
+    return _SAFE_NAME.sub("_", base).strip("._") or "upload"
+
+
+class Workspace:
+    """One user's view of a data directory: a current knowledge base, its conversations, its settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kb: KnowledgeBase = build.open_kb(settings)
+
+    def with_settings(self, **changes: Any) -> Workspace:
+        """A workspace with some settings changed (takes effect at once, nothing restarts)."""
+        return Workspace(self.settings.model_copy(update=changes))
+
+    # knowledge bases and documents
+    def knowledge_bases(self) -> list[str]:
+        """Knowledge bases of the data directory (the current one included)."""
+        rows = self.kb.conn.execute("SELECT DISTINCT kb FROM files UNION SELECT ? ORDER BY 1", (self.kb.name,))
+        return [r[0] for r in rows]
+
+    def documents(self) -> list[FileRecord]:
+        return [r for r in self.kb.journal.all() if r.hash is not None]
+
+    def delete(self, source: str) -> int:
+        with self.kb.write_lock():
+            return delete_source(self.kb, source)
+
+    def ingest_paths(self, paths: Sequence[str | Path], progress: Callable[[Event], None] | None = None) -> IngestReport:
+        return ingest(self.kb, paths, split=build.split_options(self.settings),
+                      max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress)
+
+    def upload(self, files: Sequence[tuple[str, bytes]],
+               progress: Callable[[Event], None] | None = None) -> IngestReport:
+        """Save uploaded files under the data directory and ingest them (unchanged files change nothing)."""
+        folder = Path(self.settings.data_dir) / UPLOADS / self.kb.collection_name
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, data in files:
+            path = folder / safe_filename(name)
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+            paths.append(path)
+        return self.ingest_paths(paths, progress)
+
+    def example_questions(self, n: int = 4) -> list[str]:
+        """Questions about subjects the documents have sections on (their headings name them)."""
+        lang = self.settings.lang
+        seen: list[str] = []
+        for rows in self.kb.lexical.iter_chunks(batch=500):
+            for _, _, meta, _ in rows:
+                title = re.sub(r"^[\d.、\s]+|^[一二三四五六七八九十]+[、.]\s*", "",
+                               str(meta.get("heading", "")).split(" > ")[-1]).strip()
+                if re.search(r"[A-Za-z]{3,}", title) and 2 < len(title) <= 20 and title not in seen:
+                    seen.append(title)
+            if len(seen) >= 4 * n:
+                break
+        step = max(1, len(seen) // n)
+        picked = seen[::step][:n]
+        return [f"{t} 是什么？" if lang == "zh" else f"What is {t}?" for t in picked]
+
+    # conversations and answers
+    def sessions(self) -> list[Session]:
+        return build.conversations(self.kb).list(kb=self.kb.name)
+
+    def messages(self, session_id: str) -> list[BaseMessage]:
+        return build.conversations(self.kb).history(session_id).messages
+
+    @staticmethod
+    def new_session() -> str:
+        return uuid.uuid4().hex[:12]
+
+    @property
+    def generative(self) -> bool:
+        return is_generative(self.settings.llm)
+
+    def answer(self, question: str, session_id: str, *, mode: str = "kb") -> Iterator[dict[str, Any]]:
+        """Stream an answer: RAG over the knowledge base (``mode="kb"``) or plain chat with the LLM."""
+        if mode == "chat":
+            chain = chat_chain(build.llm(self.settings, self.kb))
+            conversation = Conversation(chain, build.conversations(self.kb), kb=self.kb.name,
+                                        max_turns=self.settings.history_turns, max_chars=self.settings.history_chars)
+        else:
+            conversation = build.conversation(self.settings, self.kb)
+        yield from conversation.stream(question, session_id)
