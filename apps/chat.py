@@ -91,10 +91,14 @@ def first_start(ws: Workspace) -> None:
 
 
 def highlight(passage: str, quote: str) -> str:
-    """The passage as Markdown with the cited sentence marked (when it appears as written)."""
-    if quote and quote in passage:
-        return passage.replace(quote, f":orange-background[{quote}]", 1)
-    return passage
+    """The passage as Markdown with the cited sentence marked (Markdown emphasis inside it allowed)."""
+    if not quote.strip():
+        return passage
+    pattern = r"[\s*_`]*".join(re.escape(ch) for ch in quote if not ch.isspace())
+    match = re.search(pattern + r"(?:\*\*|__)?", passage)
+    if match is None:
+        return passage
+    return f"{passage[: match.start()]}:orange-background[{match.group()}]{passage[match.end():]}"
 
 
 def render_sources(citations: list[dict[str, Any]]) -> None:
@@ -127,7 +131,8 @@ def show_history(ws: Workspace, session: str) -> None:
                 render_answer_meta(message.additional_kwargs)
 
 
-def answer(ws: Workspace, question: str, session: str, mode: str) -> None:
+def answer(ws: Workspace, question: str, session: str, mode: str) -> bool:
+    """Stream the answer and its sources; False when it failed (the error is shown instead)."""
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
@@ -146,8 +151,9 @@ def answer(ws: Workspace, question: str, session: str, mode: str) -> None:
             shown = failure or exc
             st.error(t("ui_error", detail=localized(shown, lang()) if isinstance(shown, RagkitError)
                        else one_line(shown)))
-            return
+            return False
         render_answer_meta({**result, "citations": [asdict(c) for c in result.get("citations", [])]})
+        return True
 
 
 def sidebar(ws: Workspace) -> str:
@@ -253,15 +259,14 @@ def main() -> None:
     mode = sidebar(ws)
     session = session_id(ws)
     show_history(ws, session)
-    pending = None
-    if not ws.messages(session) and ws.documents():
+    question = st.chat_input(t("ui_input"))  # pinned to the bottom wherever it is called
+    if not question and not ws.messages(session) and ws.documents():
         examples = ws.example_questions(4)
         if examples:
             st.markdown(t("ui_examples"))
-            pending = st.pills(t("ui_examples"), examples, key=f"examples-{session}", label_visibility="collapsed")
-    question = st.chat_input(t("ui_input")) or pending
-    if question:
-        answer(ws, re.sub(r"\s+", " ", question).strip(), session, mode)
+            question = st.pills(t("ui_examples"), examples, key=f"examples-{session}", label_visibility="collapsed")
+    if question and answer(ws, re.sub(r"\s+", " ", question).strip(), session, mode):
+        st.rerun()  # the answer is stored: show it from history, with the conversation list up to date
 
 
 main()

@@ -31,6 +31,8 @@ from ragkit.store import FileRecord, KnowledgeBase
 
 UPLOADS = "uploads"
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+# a named subject: a Latin-script name with a capital (ChatGLM, GPT-4, LLaMA 系列), not a common word
+_SUBJECT = re.compile(r"[A-Za-z]*[A-Z][A-Za-z0-9.\-]*(?:\s?[A-Za-z0-9.\-]+)?(?:\s?系列|\s?模型)?")
 
 
 @dataclass(frozen=True)
@@ -118,20 +120,20 @@ class Workspace:
         return self.ingest_paths(paths, progress)
 
     def example_questions(self, n: int = 4) -> list[str]:
-        """Questions about subjects the documents have sections on (their headings name them)."""
-        lang = self.settings.lang
-        seen: list[str] = []
+        """Questions about named subjects the documents have sections on (e.g. "ChatGLM 是什么？")."""
+        seen: dict[str, str] = {}  # name -> title as written
         for rows in self.kb.lexical.iter_chunks(batch=500):
             for _, _, meta, _ in rows:
-                title = re.sub(r"^[\d.、\s]+|^[一二三四五六七八九十]+[、.]\s*", "",
-                               str(meta.get("heading", "")).split(" > ")[-1]).strip()
-                if re.search(r"[A-Za-z]{3,}", title) and 2 < len(title) <= 20 and title not in seen:
-                    seen.append(title)
+                path = str(meta.get("heading", "")).split(" > ")
+                title = re.sub(r"^[\d.、\s]+|^[一二三四五六七八九十]+[、.]\s*", "", path[-1]).strip()
+                if len(path) >= 2 and _SUBJECT.fullmatch(title):
+                    seen.setdefault(re.sub(r"\s|系列|模型", "", title), title)
             if len(seen) >= 4 * n:
                 break
-        step = max(1, len(seen) // n)
-        picked = seen[::step][:n]
-        return [f"{t} 是什么？" if lang == "zh" else f"What is {t}?" for t in picked]
+        names = list(seen)[:: max(1, len(seen) // n)][:n]
+        if self.settings.lang == "zh":
+            return [f"{seen[name]} 是什么？" for name in names]
+        return [f"What is {name}?" for name in names]
 
     # conversations and answers
     def sessions(self) -> list[Session]:
