@@ -22,6 +22,7 @@ from ragkit.errors import RagkitError, localized, one_line
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport
 from ragkit.loaders import SUFFIXES
+from ragkit.prompts import NEEDS_TOOLS
 from ragkit.providers import explain_failure
 from ragkit.workspace import Workspace, provider_states
 
@@ -126,8 +127,14 @@ def render_answer_meta(meta: dict[str, Any]) -> None:
 def show_history(ws: Workspace, session: str) -> None:
     for message in ws.messages(session):
         with st.chat_message("user" if message.type == "human" else "assistant"):
+            if message.type == "ai":
+                pending: dict[str, Any] = {}
+                for step in message.additional_kwargs.get("steps", []):
+                    render_step(step, pending)
             st.markdown(message.text)
             if message.type == "ai":
+                if message.additional_kwargs.get("stopped"):
+                    st.warning(t("ui_stopped"))
                 render_answer_meta(message.additional_kwargs)
 
 
@@ -137,12 +144,15 @@ def answer(ws: Workspace, question: str, session: str, mode: str) -> bool:
         st.markdown(question)
     with st.chat_message("assistant"):
         result: dict[str, Any] = {}
+        pending: dict[str, Any] = {}
 
         def pieces() -> Any:
             for chunk in ws.answer(question, session, mode=mode):
+                for step in chunk.get("steps", []):
+                    render_step(step, pending)
                 if "answer" in chunk:
                     yield chunk["answer"]
-                result.update({k: v for k, v in chunk.items() if k != "answer"})
+                result.update({k: v for k, v in chunk.items() if k not in ("answer", "steps")})
 
         try:
             st.write_stream(pieces())
@@ -152,8 +162,25 @@ def answer(ws: Workspace, question: str, session: str, mode: str) -> bool:
             st.error(t("ui_error", detail=localized(shown, lang()) if isinstance(shown, RagkitError)
                        else one_line(shown)))
             return False
+        if result.get("stopped"):
+            st.warning(t("ui_stopped"))
         render_answer_meta({**result, "citations": [asdict(c) for c in result.get("citations", [])]})
         return True
+
+
+def render_step(step: Any, pending: dict[str, Any]) -> None:
+    """A tool call opens a collapsible step; its result fills it (``step``: a Step or its dict)."""
+    get = step.get if isinstance(step, dict) else lambda key: getattr(step, key)
+    tool = get("tool")
+    if get("kind") == "call":
+        args = ", ".join(f"{k}={v!r}" for k, v in get("args").items())
+        pending[tool] = st.expander(f"🔧 {t('ui_step_call', tool=tool)}({args})")
+        return
+    box = pending.pop(tool, None) or st.expander(f"🔧 {tool}")
+    with box:
+        if get("error"):
+            st.error(t("ui_step_failed", tool=tool))
+        st.code(get("content")[:3000], language=None, wrap_lines=True)
 
 
 def sidebar(ws: Workspace) -> str:
@@ -164,8 +191,8 @@ def sidebar(ws: Workspace) -> str:
         if choice and ("zh" if choice == "中文" else "en") != lang():
             overrides()["lang"] = "zh" if choice == "中文" else "en"
             st.rerun()
-        choice = st.radio(t("ui_mode"), [t("ui_mode_kb"), t("ui_mode_chat")], key=f"mode-{lang()}")
-        mode = "chat" if choice == t("ui_mode_chat") else "kb"
+        modes = {t("ui_mode_kb"): "kb", t("ui_mode_agent"): "agent", t("ui_mode_chat"): "chat"}
+        mode = modes[st.radio(t("ui_mode"), list(modes), key=f"mode-{lang()}")]
         if st.button(t("ui_new_chat"), icon=":material/add:", use_container_width=True):
             st.query_params["session"] = ws.new_session()
             st.rerun()
@@ -257,6 +284,8 @@ def main() -> None:
     st.caption(t("ui_caption"))
     first_start(ws)
     mode = sidebar(ws)
+    if mode == "agent" and not ws.agent_ready:
+        st.info(NEEDS_TOOLS[lang()])
     session = session_id(ws)
     show_history(ws, session)
     question = st.chat_input(t("ui_input"))  # pinned to the bottom wherever it is called

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from ragkit.config import Settings
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
+from ragkit.agent import Agent
 from ragkit.chains import Conversation, rag_chain
 from ragkit.memory import Conversations
 from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings
@@ -27,6 +28,7 @@ from ragkit.tokenize import Tokenizer
 SQLITE_FILE = "ragkit.sqlite"
 CHROMA_DIR = "chroma"
 LOCK_FILE = "write.lock"
+AGENT_FILE = "agent.sqlite"
 
 
 def provider_options(settings: Settings) -> ProviderOptions:
@@ -91,3 +93,10 @@ def conversation(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel 
     chain = rag_chain(retriever(settings, kb, **retriever_overrides), model or llm(settings, kb))
     return Conversation(chain, conversations(kb), kb=kb.name, max_turns=settings.history_turns,
                         max_chars=settings.history_chars)
+
+
+def agent(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel | None = None) -> Agent:
+    """The tool-using agent over ``kb`` (checkpoints in the data directory; the RAG chain as its fallback)."""
+    chosen = model or llm(settings, kb)
+    return Agent(kb, retriever(settings, kb), chosen, checkpoints=Path(settings.data_dir) / AGENT_FILE,
+                 fallback=conversation(settings, kb, model=chosen), max_steps=settings.agent_max_steps)

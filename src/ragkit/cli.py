@@ -23,6 +23,7 @@ from ragkit import build
 from ragkit.config import Settings, load_settings
 from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
 from ragkit.i18n import tr
+from ragkit.prompts import NEEDS_TOOLS
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, explain_failure, is_generative, is_installed
 from ragkit.store import Counts
@@ -405,6 +406,64 @@ def chat_cmd(ctx: click.Context, session: str | None, **flags: Any) -> None:
         except RagkitError as exc:
             click.echo(tr("error", lang, detail=localized(exc, lang)), err=True)
     click.echo(tr("chat_bye", lang))
+
+
+@cli.command("agent")
+@click.argument("question")
+@kb_options
+@click.option("--llm", help="A tool-calling chat model as provider:model (RAGKIT_LLM).")
+@click.option("--session", help="Continue this conversation (the agent's memory is kept in the data directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {question, answer, steps, citations, stopped}.")
+@click.pass_context
+@_guard
+def agent_cmd(ctx: click.Context, question: str, session: str | None, as_json: bool, **flags: Any) -> None:
+    """Answer with a tool-using agent: it searches the knowledge base, reads sections, calculates, and cites.
+
+    Needs a tool-calling LLM; with the offline extractive default it says so and the knowledge-base Q&A
+    answers instead.
+    """
+    lang = _lang(ctx)
+    settings = _settings(ctx, **flags)
+    kb = build.open_kb(settings)
+    if not kb.exists():
+        raise StoreError.of("kb_empty", kb=kb.name)
+    agent = build.agent(settings, kb)
+    session = session or f"agent-{uuid.uuid4().hex[:12]}"
+    result: dict[str, Any] = {"steps": []}
+    try:
+        for chunk in agent.stream(question, session):
+            for key, value in chunk.items():
+                result[key] = result.get(key, "") + value if key in ("answer", "steps") else value
+            if as_json:
+                continue
+            if "notice" in chunk:
+                click.echo(NEEDS_TOOLS["en" if lang == "en" else "zh"], err=True)
+            for step in chunk.get("steps", []):
+                if step.kind == "call":
+                    args = ", ".join(f"{k}={v!r}" for k, v in step.args.items())
+                    click.echo(tr("agent_call", lang, tool=step.tool, args=args), err=True)
+                else:
+                    content = " ".join(step.content.split())[:160]
+                    key = "agent_result_error" if step.error else "agent_result"
+                    click.echo(tr(key, lang, tool=step.tool, content=content), err=True)
+    except Exception as exc:
+        failure = explain_failure(exc, settings.llm, build.provider_options(settings))
+        if failure is None:
+            raise
+        raise failure from exc
+    if as_json:
+        click.echo(json.dumps({
+            "question": question, "answer": result.get("answer", ""), "abstained": result.get("abstained", False),
+            "stopped": result.get("stopped", False), "notice": result.get("notice"),
+            "steps": [{"kind": s.kind, "tool": s.tool, "args": s.args, "content": s.content, "error": s.error}
+                      for s in result["steps"]],
+            "citations": [c.as_json() for c in result.get("citations", [])], "session": session,
+        }, ensure_ascii=False, indent=2))
+        return
+    click.echo(result.get("answer", ""))
+    if result.get("stopped"):
+        click.echo(tr("agent_stopped", lang, n=settings.agent_max_steps), err=True)
+    _print_sources(result, lang)
 
 
 @cli.command("providers")

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of generative models.")
     history_turns: int = Field(4, ge=0, le=50, description="Earlier turns sent with a question.")
     history_chars: int = Field(2000, ge=0, description="Character budget of the history sent with a question.")
+    agent_max_steps: int = Field(8, ge=1, le=50, description="Model calls an agent run may make.")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, bm25 or dense.")
     top_k: int = Field(5, ge=1, le=100, description="Passages returned by search.")
     bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 ranking in fusion.")

@@ -119,6 +119,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_mode": ("模式", "Mode"),
     "ui_mode_kb": ("知识库问答", "Knowledge-base Q&A"),
     "ui_mode_chat": ("普通对话", "Plain chat"),
+    "ui_mode_agent": ("智能体（工具调用）", "Agent (tools)"),
+    "ui_step_call": ("调用 {tool}", "Calling {tool}"),
+    "ui_step_failed": ("{tool} 出错", "{tool} failed"),
+    "ui_stopped": ("已达到步数上限，智能体停止。", "The agent stopped at its step limit."),
     "ui_kb": ("知识库", "Knowledge base"),
     "ui_new_kb": ("新建知识库（输入名称）", "New knowledge base (name)"),
     "ui_upload": ("上传文档（md、txt、pdf、docx、html）", "Upload documents (md, txt, pdf, docx, html)"),
@@ -138,6 +142,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_apply": ("应用设置", "Apply settings"),
     "ui_error": ("出错了：{detail}", "Something went wrong: {detail}"),
     "ui_thinking": ("正在检索并回答……", "Searching and answering..."),
+    "agent_call": ("→ 调用工具 {tool}({args})", "→ calling {tool}({args})"),
+    "agent_result": ("← {tool}：{content}", "← {tool}: {content}"),
+    "agent_result_error": ("← {tool} 出错：{content}", "← {tool} failed: {content}"),
+    "agent_stopped": ("（已达到步数上限 {n}，智能体停止；可用 RAGKIT_AGENT_MAX_STEPS 调整）", "(stopped at the step limit of {n}; RAGKIT_AGENT_MAX_STEPS changes it)"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
 

@@ -57,6 +57,34 @@ _CONDENSE_SYSTEM = {
     ),
 }
 
+_AGENT_SYSTEM = {
+    "zh": (
+        "你是一个知识库助手，可以调用工具。先用 search_knowledge_base 查找资料（需要整节内容时用 read_section），"
+        "需要计算时用 calculator，不要心算。只根据工具返回的资料回答，用中文简洁作答，并在用到资料的句子后加上资料的"
+        "编号，例如 [1] 或 [2][3]（与工具结果中的编号一致）。如果资料中没有答案，只回答：" + NOT_FOUND["zh"]
+    ),
+    "en": (
+        "You are a knowledge-base assistant with tools. Find passages with search_knowledge_base first (read_section "
+        "for a whole section); use calculator for any arithmetic instead of doing it yourself. Answer only from what "
+        "the tools returned, concisely, in English, adding the passage numbers after the sentences that use them, "
+        "e.g. [1] or [2][3] (the numbers of the tool results). If the passages do not contain the answer, reply "
+        "only: " + NOT_FOUND["en"]
+    ),
+}
+NEEDS_TOOLS = {
+    "zh": "智能体模式需要支持工具调用的大模型（当前是离线的抽取式模型）：请设置 RAGKIT_LLM，例如 openai:gpt-4o-mini、"
+          "openai:deepseek-chat、dashscope:qwen-plus 或 ollama:qwen2.5，并配置密钥或地址。下面由知识库问答回答：",
+    "en": "Agent mode needs a tool-calling LLM (the current one is the offline extractive model): set RAGKIT_LLM, e.g. "
+          "openai:gpt-4o-mini, openai:deepseek-chat, dashscope:qwen-plus or ollama:qwen2.5, with its key or base URL. "
+          "The knowledge-base Q&A answers instead:",
+}
+
+
+def agent_system(lang: str = "zh") -> str:
+    """The agent's system prompt."""
+    return _AGENT_SYSTEM[lang]
+
+
 _CHAT_SYSTEM = {
     "zh": "你是一个乐于助人的助手，用中文简洁地回答。",
     "en": "You are a helpful assistant. Answer concisely, in English.",
@@ -74,17 +102,19 @@ def lang_of(text: str) -> str:
     return "zh" if cjk and cjk >= latin / 4 else "en"
 
 
+def format_passage(n: int, doc: Document) -> str:
+    """One numbered passage: ``[n] (source › heading)`` then its text."""
+    where = str(doc.metadata.get("source", ""))
+    if doc.metadata.get("heading"):
+        where += f" › {doc.metadata['heading']}"
+    if doc.metadata.get("page"):
+        where += f" (p. {doc.metadata['page']})"
+    return f"[{n}] ({where})\n{doc.page_content.strip()}"
+
+
 def format_passages(docs: Sequence[Document]) -> str:
     """Number the passages ``[1]``, ``[2]``... with their source and heading."""
-    blocks = []
-    for n, doc in enumerate(docs, start=1):
-        where = str(doc.metadata.get("source", ""))
-        if doc.metadata.get("heading"):
-            where += f" › {doc.metadata['heading']}"
-        if doc.metadata.get("page"):
-            where += f" (p. {doc.metadata['page']})"
-        blocks.append(f"[{n}] ({where})\n{doc.page_content.strip()}")
-    return "\n\n".join(blocks)
+    return "\n\n".join(format_passage(n, doc) for n, doc in enumerate(docs, start=1))
 
 
 def parse_passages(text: str) -> dict[int, tuple[str, str]]:

@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from ragkit import build
+from ragkit.agent import supports_tools
 from ragkit.chains import Conversation, chat_chain
 from ragkit.config import Settings
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
@@ -150,8 +151,17 @@ class Workspace:
     def generative(self) -> bool:
         return is_generative(self.settings.llm)
 
+    @property
+    def agent_ready(self) -> bool:
+        """Whether the configured LLM can call tools (agent mode falls back to Q&A otherwise)."""
+        return supports_tools(build.llm(self.settings, self.kb))
+
     def answer(self, question: str, session_id: str, *, mode: str = "kb") -> Iterator[dict[str, Any]]:
-        """Stream an answer: RAG over the knowledge base (``mode="kb"``) or plain chat with the LLM."""
+        """Stream an answer: RAG over the knowledge base (``mode="kb"``), the tool-using agent (``"agent"``) or
+        plain chat with the LLM (``"chat"``)."""
+        if mode == "agent":
+            yield from build.agent(self.settings, self.kb).stream(question, session_id)
+            return
         if mode == "chat":
             chain = chat_chain(build.llm(self.settings, self.kb))
             conversation = Conversation(chain, build.conversations(self.kb), kb=self.kb.name,

@@ -133,3 +133,32 @@ def test_a_failing_llm_endpoint_is_one_line_and_the_session_goes_on(app):
     next(b for b in app.button if b.label == "应用设置").click().run()
     ask(app, "LangChain 的作者是谁？")
     assert "Harrison Chase" in texts(app)
+
+
+def test_agent_mode_without_a_tool_calling_llm_says_so_and_answers(app):
+    app.radio[0].set_value("智能体（工具调用）").run()
+    ask(app, "LangChain 的作者是谁？")
+    assert any("RAGKIT_LLM" in i.value for i in app.info) or "RAGKIT_LLM" in texts(app)
+    assert "Harrison Chase" in texts(app)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_agent_mode_shows_each_tool_call_and_result(app):
+    from tests.support.fake_api import FakeAPI
+
+    server = FakeAPI().start()
+    server.reply_with = lambda body: (
+        "LangChain 的作者是 Harrison Chase [1]。" if any(m["role"] == "tool" for m in body["messages"])
+        else 'TOOL:search_knowledge_base:{"query": "LangChain 作者", "k": 2}')
+    try:
+        app.session_state["overrides"].update(llm="openai:test-model", openai_base_url=server.base_url + "/v1")
+        app.radio[0].set_value("智能体（工具调用）").run()
+        app.chat_input[0].set_value("LangChain 的作者是谁？").run()
+        assert not app.exception, app.exception
+        steps = [e for e in app.expander if e.label.startswith("🔧")]
+        assert steps and "search_knowledge_base" in steps[0].label
+        assert "[1] (" in steps[0].code[0].value
+        assert "Harrison Chase [1]" in texts(app)
+        assert any(e.label.startswith("[1]") for e in app.expander)
+    finally:
+        server.stop()

@@ -176,3 +176,24 @@ def test_chat_commands(data):
     assert "This session's memory is cleared." in done.stdout
     settings = Settings(data_dir=data, embedder="fake:32")
     assert build.conversations(build.open_kb(settings)).history("cmds").messages == []
+
+
+def test_agent_with_a_tool_calling_model_over_http(api, data):
+    """ChatOpenAI's real tool-calling path: the server asks for a search, then answers citing what it got."""
+    def reply(body):
+        tool_results = [m for m in body["messages"] if m["role"] == "tool"]
+        if not tool_results:
+            assert {t["function"]["name"] for t in body.get("tools", [])} == {
+                "search_knowledge_base", "list_documents", "read_section", "calculator", "current_date"}
+            return 'TOOL:search_knowledge_base:{"query": "LangChain 作者", "k": 3}'
+        assert "[1] (" in tool_results[-1]["content"]
+        return "LangChain 的作者是 Harrison Chase [1]。"
+
+    api.reply_with = reply
+    done = run_ragkit("agent", "LangChain 的作者是谁？", "--json", env=_env(api, data))
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [s["tool"] for s in payload["steps"]] == ["search_knowledge_base", "search_knowledge_base"]
+    assert payload["steps"][0]["args"] == {"query": "LangChain 作者", "k": 3}
+    assert payload["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and payload["notice"] is None
+    assert payload["citations"][0]["n"] == 1 and payload["citations"][0]["source"].endswith(".md")

@@ -5,6 +5,7 @@ Embeddings are deterministic (hashed character bigrams). Chat replies come from 
 ``reply_with`` (a function of the request body). ``script`` is a queue of behaviours consumed one per chat
 request: ``"429"``/``"500"``/``"401"`` (that status), ``"sleep:S"`` (answer after S seconds),
 ``"malformed"`` (a stream whose events are not JSON), ``"slow"`` (stream one piece every 0.2 s).
+A reply of the form ``TOOL:name:{json args}`` is sent as a tool call instead of text.
 ``require_key`` makes it answer 401 without that bearer token; every request is recorded in ``requests``.
 """
 
@@ -110,6 +111,20 @@ class FakeAPI:
                 self.end_headers()
                 if behaviour == "malformed":
                     self.wfile.write(b"data: {this is not json\n\n")
+                    self.wfile.flush()
+                    return
+                if text.startswith("TOOL:"):
+                    _, name, arguments = text.split(":", 2)
+                    call = {"index": 0, "id": f"call_{len(api.chat_requests())}", "type": "function",
+                            "function": {"name": name, "arguments": arguments}}
+                    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                               "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]},
+                                            "finish_reason": None}]},
+                              {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                               "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]
+                    for event in events:
+                        self.wfile.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
                     self.wfile.flush()
                     return
                 pieces = [text[i : i + 4] for i in range(0, len(text), 4)]

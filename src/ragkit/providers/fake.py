@@ -16,7 +16,9 @@ import zlib
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import BaseMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragkit.providers import ProviderOptions
@@ -73,3 +75,32 @@ class ScriptedChatModel(TextChatModel):
 def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
                temperature: float | None = None) -> ScriptedChatModel:
     return ScriptedChatModel(responses=[model]) if model else ScriptedChatModel()
+
+
+class ScriptedToolChatModel(BaseChatModel):
+    """Plays back ``messages`` (AIMessages, with or without tool calls) in turn, for agent tests. It accepts
+    any tools; every prompt it got is kept in ``prompts``.
+
+    >>> from langchain_core.messages import AIMessage
+    >>> llm = ScriptedToolChatModel(messages=[AIMessage("", tool_calls=[{"name": "current_date", "args": {}, "id": "1"}])])
+    >>> llm.bind_tools([]).invoke("今天几号？").tool_calls[0]["name"]
+    'current_date'
+    """
+
+    model: str = "fake-tools"
+    messages: list[AIMessage] = Field(default_factory=list)
+    prompts: list[list[BaseMessage]] = Field(default_factory=list, exclude=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "ragkit-fake-tools"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedToolChatModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        self.prompts.append(list(messages))
+        step = len(self.prompts) - 1
+        reply = self.messages[step] if step < len(self.messages) else self.messages[-1]
+        return ChatResult(generations=[ChatGeneration(message=reply.model_copy(update={"id": None}))])

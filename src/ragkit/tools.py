@@ -1,0 +1,233 @@
+"""Agent tools over a knowledge base: LangChain tools with typed arguments and docstrings the model reads.
+
+* ``search_knowledge_base(query, k, source)``: the hybrid retriever; numbered passages with source and heading.
+* ``list_documents(kb)``: the documents of a knowledge base.
+* ``read_section(source, heading)``: the full text of one section.
+* ``calculator(expression)``: arithmetic parsed with :mod:`ast` (never ``eval``); understands 万/亿.
+* ``current_date()``: today's date.
+
+Passages get numbers from a :class:`PassageLedger` kept per conversation thread, so ``[n]`` means the same
+passage in every tool result and in the final answer, across turns, and maps to a citation.
+
+>>> calculate("1.8万亿 / 1750亿")
+10.2857
+>>> calculate("(2 + 3) * 4 ** 2")
+80
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import operator
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import BaseModel, Field
+
+from ragkit.prompts import format_passage
+from ragkit.store import FileJournal, KnowledgeBase
+
+_OPS: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.USub: operator.neg, ast.UAdd: operator.pos,
+}
+_CJK_UNITS = (("万亿", "e12"), ("亿", "e8"), ("万", "e4"), ("千", "e3"))
+
+
+def calculate(expression: str) -> int | float:
+    """Evaluate arithmetic safely: numbers (with 万/亿, %, commas), + - * / // % ** and parentheses."""
+    text = expression.replace("，", ",").replace("×", "*").replace("÷", "/").replace("（", "(").replace("）", ")")
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    for unit, power in _CJK_UNITS:
+        text = re.sub(rf"(\d+(?:\.\d+)?)\s*{unit}", rf"(\1{power})", text)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*%", r"(\1/100)", text)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ToolException(f"cannot parse {expression!r} as arithmetic") from exc
+    value = _eval(tree.body)
+    if isinstance(value, float):
+        value = float(f"{value:.6g}")
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
+    return value
+
+
+def _eval(node: ast.AST) -> int | float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_eval(node.operand))
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
+            raise ToolException("exponent too large")
+        try:
+            return _OPS[type(node.op)](left, right)
+        except ZeroDivisionError as exc:
+            raise ToolException("division by zero") from exc
+    raise ToolException(f"only numbers and + - * / // % ** are allowed, not {type(node).__name__}")
+
+
+class PassageLedger:
+    """Numbers for the passages a conversation thread has seen (kept in SQLite, so memory keeps them)."""
+
+    def __init__(self, conn: sqlite3.Connection, thread: str) -> None:
+        self._conn, self.thread = conn, thread
+        with conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS agent_passages (thread TEXT NOT NULL, n INTEGER NOT NULL, chunk_id TEXT NOT "
+                "NULL, source TEXT NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, page INTEGER, "
+                "PRIMARY KEY (thread, n))"
+            )
+
+    def number(self, doc: Document) -> int:
+        """The passage's number in this thread (a new one the first time)."""
+        key = doc.id or f"{doc.metadata.get('source')}#{doc.metadata.get('heading')}#{hash(doc.page_content)}"
+        row = self._conn.execute("SELECT n FROM agent_passages WHERE thread = ? AND chunk_id = ?",
+                                 (self.thread, key)).fetchone()
+        if row:
+            return row[0]
+        n = 1 + self._conn.execute("SELECT coalesce(max(n), 0) FROM agent_passages WHERE thread = ?",
+                                   (self.thread,)).fetchone()[0]
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO agent_passages(thread, n, chunk_id, source, heading, text, page) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.thread, n, key, str(doc.metadata.get("source", "")), str(doc.metadata.get("heading", "")),
+                 doc.page_content, doc.metadata.get("page")))
+        return n
+
+    def documents(self) -> list[Document]:
+        """Passage n at index n - 1 (for :func:`ragkit.chains.cite`)."""
+        rows = self._conn.execute("SELECT n, chunk_id, source, heading, text, page FROM agent_passages WHERE thread = ? "
+                                  "ORDER BY n", (self.thread,)).fetchall()
+        out: list[Document] = []
+        for n, chunk_id, source, heading, text, page in rows:
+            while len(out) < n - 1:  # numbers are dense; this only guards a damaged table
+                out.append(Document("", metadata={}))
+            meta = {"source": source, "heading": heading, **({"page": page} if page else {})}
+            out.append(Document(text, metadata=meta, id=chunk_id))
+        return out
+
+    def format(self, docs: list[Document]) -> str:
+        """Passages as the answer prompt shows them, with this thread's numbers."""
+        return "\n\n".join(format_passage(self.number(doc), doc) for doc in docs)
+
+
+class SearchArgs(BaseModel):
+    query: str = Field(description="What to look for, in the words of the documents (Chinese or English).")
+    k: int = Field(5, ge=1, le=20, description="How many passages to return.")
+    source: str | None = Field(None, description="Only search this document (a source name from list_documents).")
+
+
+class ListArgs(BaseModel):
+    kb: str | None = Field(None, description="Knowledge base name; the current one when omitted.")
+
+
+class SectionArgs(BaseModel):
+    source: str = Field(description="The document, as list_documents or a passage names it, e.g. llm-tracking.md.")
+    heading: str = Field(description="The section's heading path or its last part, e.g. '2. GLM 系列'.")
+
+
+class CalculatorArgs(BaseModel):
+    expression: str = Field(description="Arithmetic, e.g. '1.8万亿 / 1750亿' or '(340 - 175) / 175 * 100'.")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def search_tool(retriever: BaseRetriever, ledger: PassageLedger) -> BaseTool:
+    def search_knowledge_base(query: str, k: int = 5, source: str | None = None) -> str:
+        docs = retriever.invoke(query, k=k, sources=[source] if source else None)
+        if not docs:
+            return "No passages found." if source is None else f"No passages found in {source}."
+        return ledger.format(docs)
+
+    return StructuredTool.from_function(
+        search_knowledge_base, name="search_knowledge_base", args_schema=SearchArgs, handle_tool_error=True,
+        description="Search the knowledge base (BM25 over Chinese words + vectors). Returns numbered passages "
+                    "[n] with their source and heading; cite them in the final answer with the same [n].",
+    )
+
+
+def list_tool(knowledge: KnowledgeBase) -> BaseTool:
+    def list_documents(kb: str | None = None) -> str:
+        name = kb or knowledge.name
+        rows = [r for r in FileJournal(knowledge.conn, kb=name).all() if r.hash is not None]
+        if not rows:
+            raise ToolException(f"knowledge base {name!r} has no documents")
+        return "\n".join(f"{r.source} ({r.chunks} chunks): {r.title}" for r in rows)
+
+    return StructuredTool.from_function(
+        list_documents, name="list_documents", args_schema=ListArgs, handle_tool_error=True,
+        description="List the documents of the knowledge base (source names, chunk counts, titles).",
+    )
+
+
+def section_text(kb: KnowledgeBase, source: str, heading: str) -> Document:
+    """One section of a document, its chunks joined in order without the overlaps."""
+    chunks = [(m, t) for t, m in kb.lexical.get(sorted(kb.lexical.ids(source))).values()]
+    if not chunks:
+        raise ToolException(f"no document {source!r}; use list_documents to see the names")
+    wanted = heading.strip()
+    exact = [(m, t) for m, t in chunks if m.get("heading") == wanted]
+    matches = exact or [(m, t) for m, t in chunks if str(m.get("heading", "")).split(" > ")[-1].strip() == wanted]
+    matches = matches or [(m, t) for m, t in chunks if wanted and wanted in str(m.get("heading", ""))]
+    if not matches:
+        headings = sorted({str(m.get("heading", "")) for m, _ in chunks})[:15]
+        raise ToolException(f"no section {heading!r} in {source}; its sections include: " + "; ".join(headings))
+    path = matches[0][0].get("heading", "")
+    parts, end = [], -1
+    for meta, text in sorted((c for c in chunks if c[0].get("heading") == path), key=lambda c: c[0]["start"]):
+        start = int(meta["start"])
+        parts.append(text[max(0, end - start):] if start < end else text)
+        end = max(end, int(meta["end"]))
+    body = "\n".join(parts)
+    return Document(body[:6000], metadata={"source": source, "heading": path}, id=f"section:{source}#{path}")
+
+
+def section_tool(kb: KnowledgeBase, ledger: PassageLedger) -> BaseTool:
+    def read_section(source: str, heading: str) -> str:
+        return ledger.format([section_text(kb, source, heading)])
+
+    return StructuredTool.from_function(
+        read_section, name="read_section", args_schema=SectionArgs, handle_tool_error=True,
+        description="Read the full text of one section of a document (a passage's source and heading), as a "
+                    "numbered passage to cite like the search results.",
+    )
+
+
+def calculator_tool() -> BaseTool:
+    def calculator(expression: str) -> str:
+        return str(calculate(expression))
+
+    return StructuredTool.from_function(
+        calculator, name="calculator", args_schema=CalculatorArgs, handle_tool_error=True,
+        description="Exact arithmetic (+ - * / // % ** and parentheses; 万, 亿 and % are understood), e.g. to "
+                    "compare parameter counts: '1.8万亿 / 1750亿'. Never guess numbers: compute them here.",
+    )
+
+
+def date_tool(today: Callable[[], dt.date] = dt.date.today) -> BaseTool:
+    def current_date() -> str:
+        day = today()
+        return f"{day.isoformat()} ({day.strftime('%A')})"
+
+    return StructuredTool.from_function(
+        current_date, name="current_date", args_schema=NoArgs, handle_tool_error=True,
+        description="Today's date (ISO format and weekday), for questions about how long ago something happened.",
+    )
+
+
+def knowledge_base_tools(kb: KnowledgeBase, retriever: BaseRetriever, ledger: PassageLedger) -> list[BaseTool]:
+    """All five tools, bound to a knowledge base and a thread's passage numbers."""
+    return [search_tool(retriever, ledger), list_tool(kb), section_tool(kb, ledger), calculator_tool(), date_tool()]
+

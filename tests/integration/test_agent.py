@@ -1,0 +1,139 @@
+"""The agent loop with scripted tool-calling models (they stand in for remote LLMs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from ragkit import build
+from ragkit.cli import cli
+from ragkit.config import Settings
+from ragkit.ingest import ingest
+from ragkit.providers.fake import ScriptedToolChatModel
+from ragkit.tools import calculate
+from tests.conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("agent"), embedder="fake:64", agent_max_steps=4)
+    kb = build.open_kb(settings)
+    ingest(kb, [CORPUS], split=build.split_options(settings))
+    return settings, kb
+
+
+def call(name: str, n: int, **args) -> AIMessage:
+    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"call-{name}-{n}"}])
+
+
+def run(agent, question: str, thread: str) -> dict:
+    result: dict = {"steps": []}
+    for chunk in agent.stream(question, thread):
+        for key, value in chunk.items():
+            result[key] = result.get(key, "") + value if key in ("answer", "steps") else value
+    return result
+
+
+def test_search_read_calculate_then_answer_with_citations(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[
+        call("search_knowledge_base", 1, query="GPT-4 参数 1.8 万亿", k=3),
+        call("read_section", 2, source="llm-and-langchain-basics.md", heading="2. GLM 系列"),
+        call("calculator", 3, expression="1.8万亿 / 1750亿"),
+        AIMessage("据猜测 GPT-4 共有约 1.8 万亿参数 [1]，约为 GPT-3 的 10.3 倍。GLM 一节的内容见 [4]。"),
+    ])
+    agent = build.agent(settings, kb, model=model)
+    result = run(agent, "GPT-4 比 GPT-3 大多少倍？", "multi-step")
+    calls = [s for s in result["steps"] if s.kind == "call"]
+    results = [s for s in result["steps"] if s.kind == "result"]
+    assert [s.tool for s in calls] == ["search_knowledge_base", "read_section", "calculator"]
+    assert results[0].content.startswith("[1] (") and "[3] (" in results[0].content  # numbered passages
+    assert results[1].content.startswith("[4] (llm-and-langchain-basics.md › ") and "7G 显存" in results[1].content
+    assert results[2].content == "10.2857" and not any(s.error for s in results)
+    assert result["answer"].startswith("据猜测 GPT-4") and not result["stopped"]
+    cited = {c.n: c for c in result["citations"]}
+    assert set(cited) == {1, 4}
+    assert cited[4].heading.endswith("2. GLM 系列") and cited[4].source == "llm-and-langchain-basics.md"
+    assert cited[1].chunk_id and cited[1].chunk_id in kb.lexical.ids()
+    # what the model saw in its last call: its own tool calls and every tool result
+    seen = model.prompts[-1]
+    assert [type(m).__name__ for m in seen[1:]] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage",
+                                                    "ToolMessage", "AIMessage", "ToolMessage"]
+
+
+def test_a_tool_error_goes_back_to_the_model_which_recovers(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[
+        call("read_section", 1, source="no-such-file.md", heading="x"),
+        call("calculator", 2, expression="__import__('os').system('echo hi')"),
+        call("search_knowledge_base", 3, query="LangChain 作者"),
+        AIMessage("LangChain 的作者是 Harrison Chase [1]。"),
+    ])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "errors")
+    errors = [s for s in result["steps"] if s.kind == "result" and s.error]
+    assert len(errors) == 2 and "no document 'no-such-file.md'" in errors[0].content
+    assert "only numbers" in errors[1].content  # never evaluated
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。"
+    tool_messages = [m for m in model.prompts[-1] if isinstance(m, ToolMessage)]
+    assert tool_messages[0].status == "error"
+
+
+def test_the_step_limit_ends_the_run(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[call("current_date", n) for n in range(10)])
+    result = run(build.agent(settings, kb, model=model), "一直调用工具", "limit")
+    assert result["stopped"] and result["citations"] == []
+    assert len(model.prompts) == settings.agent_max_steps
+
+
+def test_memory_across_turns_of_one_thread(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[
+        call("search_knowledge_base", 1, query="通义千问 研发"),
+        AIMessage("通义千问由阿里巴巴研发 [1]。"),
+        AIMessage("它于 2023 年 4 月正式发布 [1]。"),
+    ])
+    agent = build.agent(settings, kb, model=model)
+    run(agent, "通义千问是哪家公司研发的？", "memory")
+    second = run(build.agent(settings, kb, model=model), "它是什么时候发布的？", "memory")  # a new agent object
+    history = model.prompts[-1]
+    humans = [m.text for m in history if isinstance(m, HumanMessage)]
+    assert humans == ["通义千问是哪家公司研发的？", "它是什么时候发布的？"]
+    assert second["citations"][0].n == 1 and "通义千问" in second["citations"][0].passage
+    other = run(build.agent(settings, kb, model=ScriptedToolChatModel(messages=[AIMessage("新线程。")])),
+                "你好", "another-thread")
+    assert other["answer"] == "新线程。"
+
+
+def test_without_tool_calling_the_rag_chain_answers(setup):
+    settings, kb = setup
+    result = run(build.agent(settings, kb), "LangChain 的作者是谁？", "extractive")
+    assert "RAGKIT_LLM" in result["notice"] and "Harrison Chase" in result["answer"]
+    assert result["citations"] and result["extractive"]
+
+
+def test_agent_command(setup):
+    settings, _ = setup
+    env = {"RAGKIT_DATA_DIR": str(settings.data_dir), "RAGKIT_EMBEDDER": "fake:64"}
+    done = CliRunner().invoke(cli, ["agent", "LangChain 的作者是谁？", "--json"], env=env, catch_exceptions=False)
+    payload = json.loads(done.stdout)
+    assert done.exit_code == 0 and "RAGKIT_LLM" in payload["notice"] and "Harrison Chase" in payload["answer"]
+    human = CliRunner().invoke(cli, ["--lang", "en", "agent", "LangChain 的作者是谁？"], env=env)
+    assert "Agent mode needs a tool-calling LLM" in human.stderr and "Sources:" in human.stdout
+
+
+@pytest.mark.parametrize("expression,value", [("1.8万亿 / 1750亿", 10.2857), ("340 - 175", 165), ("2 ** 10", 1024),
+                                              ("-(3 + 4) * 2", -14), ("50%", 0.5), ("1,000 + 1", 1001)])
+def test_calculator(expression, value):
+    assert calculate(expression) == value
+
+
+@pytest.mark.parametrize("expression", ["__import__('os')", "open('x')", "1 / 0", "9 ** 999999", "a + 1", "1 +"])
+def test_calculator_refuses(expression):
+    from langchain_core.tools import ToolException
+
+    with pytest.raises(ToolException):
+        calculate(expression)
