@@ -11,7 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
-DEV = Path(os.environ.get("RAGKIT_DEV_SET", ROOT.parent / "shared" / "eval" / "dev.jsonl"))
+DEV = Path(os.environ.get("RAGKIT_DEV_SET", HERE / "dev.jsonl"))  # a copy of ../shared/eval/dev.jsonl
 
 
 def machine() -> str:
