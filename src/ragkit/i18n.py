@@ -146,6 +146,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "agent_result": ("← {tool}：{content}", "← {tool}: {content}"),
     "agent_result_error": ("← {tool} 出错：{content}", "← {tool} failed: {content}"),
     "agent_stopped": ("（已达到步数上限 {n}，智能体停止；可用 RAGKIT_AGENT_MAX_STEPS 调整）", "(stopped at the step limit of {n}; RAGKIT_AGENT_MAX_STEPS changes it)"),
+    "eval_problem": ("问题集 {path} {problem}", "question set {path} {problem}"),
+    "eval_running": ("评测 {config}：{n}/{total}", "evaluating {config}: {n}/{total}"),
+    "eval_written": ("结果已写入 {path}", "results written to {path}"),
+    "eval_misses": ("未命中或答错（前 {n} 个）：", "misses and wrong answers (first {n}):"),
+    "eval_expected": ("应找到：{evidence}", "expected: {evidence}"),
+    "eval_got": ("实际检索到：", "retrieved instead:"),
+    "eval_needs_generative": ("生成问题需要生成式大模型：请设置 RAGKIT_LLM（当前是抽取式模型）", "generating questions needs a generative LLM: set RAGKIT_LLM (the current one is the extractive model)"),
+    "eval_generated": ("已生成 {n} 个问题：{path}", "{n} questions drafted: {path}"),
+    "eval_no_questions": ("请给出问题集 QUESTIONS.jsonl，或用 --generate N 生成", "give a question set QUESTIONS.jsonl, or draft one with --generate N"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
 
