@@ -81,7 +81,7 @@ def salient_terms(text: str) -> list[str]:
     >>> salient_terms("通义千问是哪家公司研发的？"), salient_terms("LLaMA 系列模型的参数规模范围是多少？")
     (['通义千问'], ['LLaMA'])
     """
-    terms = {t.lower() for t in default_terms()}
+    terms = {t.lower() for t in default_terms(names_only=True)}
     found = [w for w in _LATIN_WORD.findall(text) if w.lower() not in {"the", "a", "of", "and"}]
     found += [t for t in Tokenizer()(text) if t in terms and not _LATIN_WORD.fullmatch(t)]
     return list(dict.fromkeys(found))

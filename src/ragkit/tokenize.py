@@ -41,9 +41,12 @@ def _prepared_cutter(terms: tuple[str, ...]):  # noqa: ANN202 - jieba.Tokenizer
     return cutter
 
 
-def default_terms() -> list[str]:
-    """The field's terms shipped with ragkit (``ragkit/data/terms.txt``)."""
+def default_terms(*, names_only: bool = False) -> list[str]:
+    """The field's terms shipped with ragkit (``ragkit/data/terms.txt``); ``names_only``: models, products and
+    companies, not concepts."""
     text = resources.files("ragkit").joinpath("data/terms.txt").read_text(encoding="utf-8")
+    if names_only:
+        text = text.split("# Concepts")[0]
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
