@@ -21,13 +21,11 @@ from ragkit.config import load_settings
 from ragkit.errors import RagkitError, localized, one_line
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport
-from ragkit.loaders import SUFFIXES
 from ragkit.prompts import NEEDS_TOOLS
 from ragkit.providers import explain_failure
 from ragkit.workspace import Workspace, provider_states
 
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "llm"
-UPLOAD_TYPES = sorted(s.lstrip(".") for s in SUFFIXES)
 
 st.set_page_config(page_title="ragkit", page_icon="📚", layout="wide")
 
@@ -224,7 +222,8 @@ def knowledge_base_panel(ws: Workspace) -> None:
     if target and target != ws.kb.name:
         overrides()["kb"] = target
         st.rerun()
-    uploads = st.file_uploader(t("ui_upload"), type=UPLOAD_TYPES, accept_multiple_files=True,
+    # no type= filter: Streamlit would raise on another type; ragkit names each unsupported file instead
+    uploads = st.file_uploader(t("ui_upload"), accept_multiple_files=True,
                                key=f"uploader-{st.session_state.get('uploads', 0)}")
     if uploads and st.button(t("ui_upload_button"), icon=":material/upload:", use_container_width=True):
         bar = st.progress(0.0)

@@ -9,7 +9,16 @@ file journal makes whole files the unit of work:
   An ingest killed half-way leaves pending rows, and the next run (:func:`recover`) removes every chunk
   of those sources that does not belong to the committed version, in Chroma, BM25 and the records.
 
->>> from ragkit.build import demo_kb  # doctest: +SKIP
+>>> import tempfile
+>>> from pathlib import Path
+>>> from ragkit import Settings, build
+>>> docs = Path(tempfile.mkdtemp())
+>>> _ = (docs / "glm.md").write_text("# GLM\\n\\nChatGLM 能够在 7G 显存的条件下进行微调。", encoding="utf-8")
+>>> kb = build.open_kb(Settings(data_dir=tempfile.mkdtemp(), embedder="fake:16"))
+>>> ingest(kb, [docs]).summary()[:40]
+'added 1, updated 0, unchanged 0, removed'
+>>> ingest(kb, [docs]).unchanged
+['glm.md']
 """
 
 from __future__ import annotations

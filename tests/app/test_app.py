@@ -162,3 +162,32 @@ def test_agent_mode_shows_each_tool_call_and_result(app):
         assert any(e.label.startswith("[1]") for e in app.expander)
     finally:
         server.stop()
+
+
+def test_oversize_and_unsupported_uploads_are_named_and_nothing_is_lost(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAGKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RAGKIT_EMBEDDER", "fake:32")
+    monkeypatch.setenv("RAGKIT_MAX_FILE_MB", "0.1")  # 100 kB: the demo files fit
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    before = len(at.session_state.workspace.documents())
+    at.file_uploader[0].set_value([("big.txt", "大".encode() * 40_000, "text/plain"),
+                                   ("tool.exe", b"MZ\x90\x00", "application/octet-stream")]).run()
+    next(b for b in at.button if b.label == "导入上传的文件").click().run()
+    errors = " ".join(e.value for e in at.error)
+    assert "big.txt" in errors and "0.1 MB" in errors and "tool.exe" in errors and "不支持" in errors
+    assert len(at.session_state.workspace.documents()) == before == 5
+
+
+def test_past_conversations_survive_a_server_restart(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAGKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RAGKIT_EMBEDDER", "fake:32")
+    first = AppTest.from_file(APP, default_timeout=180)
+    first.run()
+    ask(first, "LangChain 的作者是谁？")
+    session = first.query_params["session"]
+    restarted = AppTest.from_file(APP, default_timeout=180)  # a new server process: nothing in memory
+    restarted.run()
+    past = next(b for b in restarted.button if b.key == f"session-{session}")
+    past.click().run()
+    assert "Harrison Chase" in texts(restarted)

