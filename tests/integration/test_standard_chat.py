@@ -1,8 +1,7 @@
 """LangChain's standard chat model suites for the chat models ragkit defines.
 
 Both are text-only (no tool calling, no structured output, no images): the suites skip those tests
-themselves from the capability properties. The GGUF model class needs llama-cpp-python and a model file,
-neither of which is installed here (see the README's providers table).
+themselves from the capability properties. The GGUF model class runs the same suites in test_gguf.py.
 """
 
 from __future__ import annotations
