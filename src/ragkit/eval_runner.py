@@ -195,7 +195,7 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> list[Path]:
                 labels.append(f"{config} · {stage[:-3]}" if len(configs) > 1 else stage[:-3])
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.35 * max(1, len(series))), dpi=100)
     if series:
-        ax.boxplot(series, tick_labels=labels, vert=False, showfliers=True)
+        ax.boxplot(series, tick_labels=labels, orientation="horizontal", showfliers=True)
     ax.set(xlabel="ms", title="Latency per stage")
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="x", alpha=0.3)

@@ -3,6 +3,7 @@ from langchain_core.messages import HumanMessage
 
 from ragkit.prompts import NOT_FOUND, answer_prompt, format_passages
 from ragkit.providers import make_chat_model, make_embeddings
+from ragkit.providers import extractive
 from ragkit.providers.extractive import ExtractiveChatModel, entities, sentences_of
 
 DOCS = [
@@ -65,6 +66,20 @@ def test_english_question_over_chinese_text_uses_multilingual_embeddings():
     prompt = answer_prompt("en").invoke({"passages": format_passages(DOCS), "question": "Who is the author of LangChain?",
                                          "history": []})
     assert "Harrison Chase" in model.invoke(prompt).content
+
+
+def test_english_words_count_as_found_through_their_chinese_equivalents(monkeypatch):
+    docs = [Document("其中一个备受关注的项目就是 LangChain 框架。LangChain 的作者是 Harrison Chase，该项目自从 2022 年 10 月"
+                     "在 github 上开源以后迅速流行，吸引了大量开发者的兴趣和投资者的青睐，也由此转变为一家初创公司。",
+                     metadata={"source": "b.md", "heading": "LangChain"})]
+
+    def answer(question: str) -> str:  # no embeddings: the glossary alone
+        prompt = answer_prompt("en").invoke({"passages": format_passages(docs), "question": question, "history": []})
+        return ExtractiveChatModel().invoke(prompt).content
+
+    assert "Harrison Chase" in answer("Who is the author of LangChain?")
+    monkeypatch.setattr(extractive, "glossary", dict)  # without it, "author" is found nowhere
+    assert "Harrison Chase" not in answer("Who is the author of LangChain?")
 
 
 def test_sentences_join_wrapped_lines_and_skip_headings():

@@ -7,7 +7,8 @@ A real LangChain chat model. It reads the passages and the question of a ragkit 
 * a bonus when the sentence holds the kind of answer the question asks for (a number for 多少/how many, a
   date for 什么时候/when, a name for 谁/who, a list for 哪些/which);
 * for a question in another script than the passages (English over Chinese), the cosine similarity of
-  multilingual sentence embeddings, when the model was given embeddings.
+  multilingual sentence embeddings, when the model was given embeddings; and an English word counts as
+  found when its Chinese equivalent from ``ragkit/data/glossary.txt`` is there (author: 作者).
 
 It returns the best sentence (trimmed to its best clauses when long) with its citation marker, e.g.
 ``ChatGLM 能够在 7G 显存的条件下进行微调。[1]``, and abstains ("在资料中没有找到相关内容。") when no sentence
@@ -28,6 +29,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -145,6 +148,8 @@ class ExtractiveChatModel(TextChatModel):
         """Lexical coverage + answer-kind bonus for every unit; semantic similarity for the best of them."""
         tokenize = Tokenizer()
         terms = set(tokenize(question))
+        cross = _cross_script(question, units)
+        translations = {t: glossary().get(t, ()) for t in terms} if cross else {}
         cache: dict[str, frozenset[str]] = {}
 
         def bag(text: str) -> frozenset[str]:
@@ -152,11 +157,19 @@ class ExtractiveChatModel(TextChatModel):
                 cache[text] = frozenset(tokenize(text))
             return cache[text]
 
-        bags = [set().union(*(bag(s.text) for s in unit)) | bag(unit[0].heading) for unit in units]
-        df = {t: sum(1 for bag in bags if t in bag) for t in terms}
+        def found(bags: list[set[str]]) -> list[set[str]]:
+            """The question's terms each unit holds, itself or (across scripts) translated."""
+            out = []
+            for unit, words in zip(units, bags, strict=True):
+                text = "".join(s.text for s in unit) + unit[0].heading
+                out.append({t for t in terms if t in words or any(z in text for z in translations.get(t, ()))})
+            return out
+
+        hits = found([set().union(*(bag(s.text) for s in unit)) | bag(unit[0].heading) for unit in units])
+        df = {t: sum(1 for hit in hits if t in hit) for t in terms}
         idf = {t: math.log(1 + len(units) / (1 + df[t])) for t in terms}
         total = sum(idf.values()) or 1.0
-        coverage = np.array([sum(idf[t] for t in terms & bag) / total for bag in bags])
+        coverage = np.array([sum(idf[t] for t in hit) / total for hit in hits])
         kinds = [answer for asked, answer in _KINDS if asked.search(question)]
         bonus = np.array([self.kind_bonus * sum(any(k.search(s.text) for s in unit) for k in kinds) for unit in units])
         lengths = np.array([sum(len(s.text) for s in unit) for unit in units])
@@ -165,7 +178,6 @@ class ExtractiveChatModel(TextChatModel):
         scores = coverage + bonus + shape
         if self.embeddings is None:
             return scores
-        cross = _cross_script(question, units)
         shortlist = np.argsort(-scores)[: (len(units) if cross else self.shortlist)]
         vectors = np.asarray(self.embeddings.embed_documents(
             [question] + ["".join(s.text for s in units[i]) for i in shortlist]))
@@ -194,6 +206,18 @@ class ExtractiveChatModel(TextChatModel):
             lo, hi = min(lo, pick), max(hi, pick)
         window = "".join(clauses[lo : hi + 1]).strip().rstrip("，,：:")
         return window if window.endswith(("。", "！", "？", ".", "!", "?")) else window + "……"
+
+
+@lru_cache(maxsize=1)
+def glossary() -> dict[str, tuple[str, ...]]:
+    """English question word -> the Chinese words for it (``ragkit/data/glossary.txt``).
+
+    >>> glossary()["author"]
+    ('作者',)
+    """
+    text = resources.files("ragkit").joinpath("data/glossary.txt").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {row[0].strip().lower(): tuple(w.strip() for w in row[1:] if w.strip()) for row in rows}
 
 
 def _cross_script(question: str, units: list[tuple[Sentence, ...]]) -> bool:
