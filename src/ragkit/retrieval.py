@@ -51,7 +51,8 @@ class HybridRetriever(BaseRetriever):
     """BM25 + vectors over a :class:`~ragkit.store.HybridStore`; ``mode`` picks one or both.
 
     ``k`` and ``sources`` (a list of source names to search in) may also be given per call:
-    ``retriever.invoke(query, k=3, sources=["a.md"])``. Returned documents carry ``score``, and the
+    ``retriever.invoke(query, k=3, sources=["a.md"])``; within sources, the vector side is an exact search
+    over their stored vectors (up to 20,000 chunks; beyond, Chroma's filtered search). Returned documents carry ``score``, and the
     ``bm25_rank`` / ``dense_rank`` they had (0 when that retriever did not return them) in metadata.
     """
 
@@ -84,6 +85,11 @@ class HybridRetriever(BaseRetriever):
 
     def _dense(self, query: str, fetch: int, sources: list[str] | None) -> list[Document]:
         vector = self.store.embeddings.embed_query(query)
+        if sources:  # within a few files, exact search over their stored vectors beats Chroma's filter
+            hits = self.store.lexical.nearest(vector, k=fetch, sources=sources)
+            if hits is not None:
+                return [Document(h.text, metadata=dict(h.metadata, score=round(h.score, 6)), id=h.chunk_id)
+                        for h in hits]
         where = {"source": {"$in": sources}} if sources else None
         # despite its name this returns cosine distances for ragkit's collections: similarity = 1 - distance
         pairs = self.store.chroma.similarity_search_by_vector_with_relevance_scores(vector, k=fetch, filter=where)
