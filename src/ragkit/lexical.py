@@ -198,15 +198,7 @@ class LexicalIndex:
         sql += " ORDER BY score DESC LIMIT ?"
         params.append(k)
         ranked = self._conn.execute(sql, params).fetchall()  # ids first: reading rows only for the top k
-        if not ranked:
-            return []
-        found = {
-            rowid: (cid, text, meta) for rowid, cid, text, meta in self._conn.execute(
-                f"SELECT rowid, chunk_id, text, metadata FROM {self._rows} WHERE rowid IN "
-                f"({','.join('?' * len(ranked))})", [r[0] for r in ranked])
-        }
-        return [LexicalHit(found[r][0], float(score), found[r][1], json.loads(found[r][2]))
-                for r, score in ranked if r in found]
+        return self._hits(ranked) if ranked else []
 
     def nearest(self, vector: Sequence[float], *, k: int, sources: Sequence[str],
                 limit: int = 20_000) -> list[LexicalHit] | None:
@@ -230,13 +222,17 @@ class LexicalIndex:
         query = np.asarray(vector, dtype=np.float32)
         sims = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query) + 1e-12)
         top = np.argsort(-sims, kind="stable")[:k]
+        return self._hits([(rows[i][0], float(sims[i])) for i in top])
+
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[LexicalHit]:
+        """The stored chunks for (rowid, score) pairs, in their order."""
         found = {
             rowid: (cid, text, meta) for rowid, cid, text, meta in self._conn.execute(
                 f"SELECT rowid, chunk_id, text, metadata FROM {self._rows} WHERE rowid IN "
-                f"({','.join('?' * len(top))})", [rows[i][0] for i in top])
+                f"({','.join('?' * len(ranked))})", [r[0] for r in ranked])
         }
-        return [LexicalHit(found[rows[i][0]][0], float(sims[i]), found[rows[i][0]][1],
-                           json.loads(found[rows[i][0]][2])) for i in top]
+        return [LexicalHit(found[r][0], float(score), found[r][1], json.loads(found[r][2]))
+                for r, score in ranked if r in found]
 
     def _useful_terms(self, terms: list[str]) -> list[str]:
         """Terms present in the index and in at most half of its chunks (the others score zero)."""
