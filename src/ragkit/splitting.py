@@ -26,7 +26,7 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 # A sentence ends after CJK or Western terminal punctuation (plus closing quotes/brackets), or at a newline.
 _SENTENCE_END = re.compile(r"(?:[。！？；!?;]|…+|(?<![\d\s])\.(?=\s))[”’」』）)\]\"']*\s*|\n+")
 _PADDING = re.compile(r"\s{2,}|-{3,}")
-_MARKUP = re.compile(r"\*\*|__|`|\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)|<br\s*/?>")
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,18 @@ def size_of(text: str) -> int:
     return len(text) - sum(len(m.group()) - 1 for m in _PADDING.finditer(text))
 
 
+def strip_markup(text: str) -> str:
+    """Text without inline Markdown: emphasis, code ticks, images, ``<br>``; a link keeps its words.
+
+    >>> strip_markup("**ChatGLM** 见[论文](https://x)![图](a.png)")
+    'ChatGLM 见论文'
+    """
+    return _MARKUP.sub(lambda m: m.group(1) or "", text)
+
+
 def clean_heading(raw: str) -> str:
     """Heading text without Markdown markup: ``**GLM** [系列](x)`` -> ``GLM 系列``."""
-    return " ".join(_MARKUP.sub(lambda m: m.group(1) or "", raw).split())
+    return " ".join(strip_markup(raw).split())
 
 
 def _lines(text: str) -> Iterator[tuple[int, int, str]]:

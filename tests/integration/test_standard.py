@@ -128,12 +128,17 @@ def registry_embeddings(spec: str, **options: Any) -> Embeddings:
 
 
 class _RegistryOverFakeAPI:
-    """The registry's embeddings for ``spec``, pointed at a loopback FakeAPI started for the class.
+    """The registry's embeddings for ``spec``, pointed at a loopback FakeAPI started for the class: the
+    setting ``url_setting`` gets the server's URL plus ``url_path``.
 
-    ``api_key`` (when set) is demanded by the server, so the test also proves the key is sent."""
+    ``api_key`` (when set) is demanded by the server and given in ``key_setting``, so the test also proves
+    the key is sent."""
 
     spec: str = ""
+    url_setting: str = ""
+    url_path: str = ""
     api_key: str | None = None
+    key_setting: str = ""
     api: FakeAPI
 
     @pytest.fixture(scope="class", autouse=True)
@@ -147,60 +152,43 @@ class _RegistryOverFakeAPI:
             # the vectors came from the fake server, asked for the model named in the spec
             assert api.requests and all(body.get("model") == cls.spec.split(":", 1)[1] for _, body in api.requests)
 
-    def options(self) -> dict[str, Any]:
-        raise NotImplementedError
-
     @property
     def embeddings_class(self) -> Callable[..., Embeddings]:
         return registry_embeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:
-        return {"spec": self.spec, "max_retries": 0, "timeout": 10.0, **self.options()}
+        key = {self.key_setting: SecretStr(self.api_key)} if self.api_key else {}
+        return {"spec": self.spec, "max_retries": 0, "timeout": 10.0,
+                self.url_setting: self.api.base_url + self.url_path, **key}
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 class TestOpenAICompatibleEmbeddings(_RegistryOverFakeAPI, EmbeddingsIntegrationTests):
-    spec = "openai:bge-m3"
-
-    def options(self) -> dict[str, Any]:
-        return {"openai_base_url": self.api.base_url + "/v1"}  # a local server: no key needed
+    spec, url_setting, url_path = "openai:bge-m3", "openai_base_url", "/v1"  # a local server: no key needed
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 class TestOpenAIWithKeyEmbeddings(_RegistryOverFakeAPI, EmbeddingsIntegrationTests):
-    spec = "openai:text-embedding-3-small"
-    api_key = "sk-openai-test"
-
-    def options(self) -> dict[str, Any]:
-        return {"openai_base_url": self.api.base_url + "/v1", "openai_api_key": SecretStr(self.api_key)}
+    spec, url_setting, url_path = "openai:text-embedding-3-small", "openai_base_url", "/v1"
+    api_key, key_setting = "sk-openai-test", "openai_api_key"
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 class TestZhipuEmbeddings(_RegistryOverFakeAPI, EmbeddingsIntegrationTests):
-    spec = "zhipu:embedding-3"
-    api_key = "zhipu-test-key"
-
-    def options(self) -> dict[str, Any]:
-        return {"zhipuai_base_url": self.api.base_url + "/api/paas/v4", "zhipuai_api_key": SecretStr(self.api_key)}
+    spec, url_setting, url_path = "zhipu:embedding-3", "zhipuai_base_url", "/api/paas/v4"
+    api_key, key_setting = "zhipu-test-key", "zhipuai_api_key"
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 class TestDashScopeEmbeddings(_RegistryOverFakeAPI, EmbeddingsIntegrationTests):
-    spec = "dashscope:text-embedding-v3"
-    api_key = "sk-dashscope-test"
-
-    def options(self) -> dict[str, Any]:
-        return {"dashscope_base_url": self.api.base_url + "/compatible-mode/v1",
-                "dashscope_api_key": SecretStr(self.api_key)}
+    spec, url_setting, url_path = "dashscope:text-embedding-v3", "dashscope_base_url", "/compatible-mode/v1"
+    api_key, key_setting = "sk-dashscope-test", "dashscope_api_key"
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 class TestOllamaEmbeddings(_RegistryOverFakeAPI, EmbeddingsIntegrationTests):
-    spec = "ollama:bge-m3"
-
-    def options(self) -> dict[str, Any]:
-        return {"ollama_base_url": self.api.base_url}
+    spec, url_setting = "ollama:bge-m3", "ollama_base_url"
 
 
 # --------------------------------------------------------------------------- retriever

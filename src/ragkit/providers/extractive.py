@@ -41,11 +41,11 @@ from pydantic import ConfigDict, Field
 from ragkit.prompts import NOT_FOUND, lang_of, parse_passages, parse_question
 from ragkit.providers import ProviderOptions
 from ragkit.providers.textchat import TextChatModel, message_text
+from ragkit.splitting import strip_markup
 from ragkit.tokenize import Tokenizer
 
 _SENTENCE = re.compile(r"[^。！？；!?\n]+(?:[。！？；!?]+[”’」』）)]*|\n|$)")
 _LINE_START = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)、]\s*|\|)")
-_MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)|<br\s*/?>")
 _CLAUSE = re.compile(r"[^，,：:（(]+[，,：:]?|[（(][^）)]*[）)][，,]?")
 _ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.]?\d[\w.]*)(?:-[A-Za-z0-9]+)*|[A-Za-z]+\s\d+(?:\.\d+)?[A-Za-z]?\b")
 _WHICH = re.compile(r"哪个|哪家|哪款|哪一个|哪种|是哪|什么项目|什么模型|\bwhich\b|\bwhat (?:model|project|company)\b", re.I)
@@ -74,8 +74,7 @@ class Sentence:
 
 
 def _clean(text: str) -> str:
-    text = _MARKUP.sub(lambda m: m.group(1) or "", text)
-    return re.sub(r"^\s*(?:#+\s*|[-*+]\s+)", "", text).strip()
+    return re.sub(r"^\s*(?:#+\s*|[-*+]\s+)", "", strip_markup(text)).strip()
 
 
 def sentences_of(number: int, heading: str, body: str) -> list[Sentence]:
