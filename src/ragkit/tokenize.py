@@ -41,13 +41,18 @@ def _prepared_cutter(terms: tuple[str, ...]):  # noqa: ANN202 - jieba.Tokenizer
     return cutter
 
 
-def default_terms(*, names_only: bool = False) -> list[str]:
-    """The field's terms shipped with ragkit (``ragkit/data/terms.txt``); ``names_only``: models, products and
-    companies, not concepts."""
+@lru_cache(maxsize=2)
+def _shipped_terms(names_only: bool) -> tuple[str, ...]:
     text = resources.files("ragkit").joinpath("data/terms.txt").read_text(encoding="utf-8")
     if names_only:
         text = text.split("# Concepts")[0]
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def default_terms(*, names_only: bool = False) -> list[str]:
+    """The field's terms shipped with ragkit (``ragkit/data/terms.txt``, read once); ``names_only``: models,
+    products and companies, not concepts."""
+    return list(_shipped_terms(names_only))
 
 
 class Tokenizer:

@@ -120,6 +120,7 @@ class ExtractiveChatModel(TextChatModel):
     kind_bonus: float = Field(0.15, ge=0, description="Bonus of a sentence holding the kind of answer asked for.")
     long_penalty: float = Field(0.2, ge=0, description="Penalty per max_chars a candidate is longer than that.")
     shortlist: int = Field(12, ge=1, description="Best lexical candidates compared by embeddings.")
+    tokenizer: Tokenizer = Field(default_factory=Tokenizer, exclude=True, description="Words of questions and sentences.")
 
     def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
         prompt = next((message_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
@@ -145,7 +146,7 @@ class ExtractiveChatModel(TextChatModel):
 
     def _scores(self, question: str, units: list[tuple[Sentence, ...]]) -> np.ndarray:
         """Lexical coverage + answer-kind bonus for every unit; semantic similarity for the best of them."""
-        tokenize = Tokenizer()
+        tokenize = self.tokenizer
         terms = set(tokenize(question))
         cross = _cross_script(question, units)
         translations = {t: glossary().get(t, ()) for t in terms} if cross else {}
@@ -191,7 +192,7 @@ class ExtractiveChatModel(TextChatModel):
         clauses = [m.group() for m in _CLAUSE.finditer(text) if m.group().strip()]
         if len(clauses) < 2:
             return text[: self.max_chars]
-        tokenize = Tokenizer()
+        tokenize = self.tokenizer
         terms = set(tokenize(question))
         kinds = [answer for asked, answer in _KINDS if asked.search(question)]
         value = [len(terms & set(tokenize(c))) + sum(bool(k.search(c)) for k in kinds) for c in clauses]
