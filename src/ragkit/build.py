@@ -37,7 +37,7 @@ def provider_options(settings: Settings) -> ProviderOptions:
         zhipuai_api_key=settings.zhipuai_api_key, dashscope_api_key=settings.dashscope_api_key,
         zhipuai_base_url=settings.zhipuai_base_url, dashscope_base_url=settings.dashscope_base_url,
         ollama_base_url=settings.ollama_base_url, timeout=settings.request_timeout,
-        max_retries=settings.max_retries, batch_size=settings.embed_batch_size,
+        max_retries=settings.max_retries, batch_size=settings.embed_batch_size, user_dict=settings.user_dict,
     )
 
 

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the vector ranking in fusion.")
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
     fetch_k: int = Field(30, ge=1, le=1000, description="Candidates each retriever fetches before fusion.")
-    user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25.")
+    user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25 and extractive answers.")
     lang: Literal["zh", "en"] = Field("zh", description="Language of messages and the interface: zh or en.")
 
     openai_base_url: str | None = Field(

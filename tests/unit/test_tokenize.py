@@ -28,3 +28,12 @@ def test_user_dictionary_adds_terms(tmp_path):
 def test_default_terms_cover_the_field():
     terms = set(default_terms())
     assert {"GPT-4", "ChatGLM", "LLaMA", "RLHF", "大语言模型"} <= terms
+
+
+def test_the_extractive_model_uses_the_user_dictionary(tmp_path):
+    from ragkit.providers import ProviderOptions, make_chat_model
+
+    user = tmp_path / "terms.txt"
+    user.write_text("星火认知大模型\n", encoding="utf-8")
+    model = make_chat_model("extractive", ProviderOptions(user_dict=user))
+    assert "星火认知大模型" in model.tokenizer("讯飞星火认知大模型发布")

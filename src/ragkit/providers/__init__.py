@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -27,7 +28,8 @@ from ragkit.errors import ConfigError, ProviderError
 
 @dataclass(frozen=True)
 class ProviderOptions:
-    """Connection details a provider may need; the composition root fills them from settings."""
+    """Connection details (and the user's jieba dictionary, for the extractive model) a provider may need;
+    the composition root fills them from settings."""
 
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
@@ -39,6 +41,7 @@ class ProviderOptions:
     timeout: float = 60.0
     max_retries: int = 2
     batch_size: int = 64
+    user_dict: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -256,4 +256,4 @@ def _title(heading: str) -> str:
 def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings | None = None,
                temperature: float | None = None) -> ExtractiveChatModel:
     """The extractive model (``temperature`` does not apply: it is deterministic)."""
-    return ExtractiveChatModel(embeddings=embeddings)
+    return ExtractiveChatModel(embeddings=embeddings, tokenizer=Tokenizer(user_dict=options.user_dict))
