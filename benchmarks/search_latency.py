@@ -94,7 +94,7 @@ def main() -> None:
             grow(kb, base, size, rng)
             built = time.perf_counter() - start
             for mode in ("bm25", "dense", "hybrid", "hybrid, one source"):
-                retriever = build.retriever(settings, kb, mode=mode.split(",")[0])
+                retriever = build.make_retriever(settings, kb, mode=mode.split(",")[0])
                 retriever.invoke("预热 warm up")
                 latencies = []
                 for _ in range(args.rounds):

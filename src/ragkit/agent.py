@@ -10,18 +10,21 @@ default) gets a notice saying which settings enable one, and the RAG chain answe
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.utils import AddableDict
 
-from ragkit.chains import Conversation, cite, is_abstention
+from ragkit.chains import Conversation, question_input, cite, is_abstention
 from ragkit.prompts import NEEDS_TOOLS, agent_system, lang_of
 from ragkit.store import KnowledgeBase
 from ragkit.tools import PassageLedger, knowledge_base_tools
@@ -41,7 +44,11 @@ class Step:
 
 
 def supports_tools(llm: BaseChatModel) -> bool:
-    """Whether the model implements tool calling (``bind_tools``)."""
+    """Whether the model can call tools: its ``tool_calling`` declaration, else whether it implements
+    ``bind_tools``."""
+    declared = getattr(type(llm), "tool_calling", None)
+    if isinstance(declared, bool):
+        return declared
     return type(llm).bind_tools is not BaseChatModel.bind_tools
 
 
@@ -50,8 +57,16 @@ def _tool_error(exc: Exception, request: Any) -> str:
     return f"{name} failed ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}). Fix the arguments or try another tool."
 
 
-class Agent:
-    """A tool-using agent over one knowledge base, with memory per thread."""
+class Agent(Runnable[Any, dict[str, Any]]):
+    """A tool-using agent over one knowledge base, with memory per thread: a LangChain Runnable.
+
+    Input like :class:`~ragkit.chains.Conversation`: ``{"question": str, "session_id": str}`` (or the session
+    in ``config["configurable"]["session_id"]``), ``{"question", "history"}`` for a stateless client, or a plain
+    question string (a one-off thread). ``stream``/``astream`` yield ``{"steps": [Step]}`` as tools are called,
+    then ``{"answer": ...}`` and the final fields.
+    """
+
+    name = "agent"
 
     def __init__(self, kb: KnowledgeBase, retriever: BaseRetriever, llm: BaseChatModel, *, checkpoints: Path,
                  fallback: Conversation, max_steps: int = 8) -> None:
@@ -59,6 +74,15 @@ class Agent:
         self.max_steps = max_steps
         self._checkpoints = checkpoints
         self._saver: Any = None
+        self._asaver: Any = None
+
+    @property
+    def InputType(self) -> type:  # noqa: N802 - LangChain's name
+        return dict
+
+    @property
+    def OutputType(self) -> type:  # noqa: N802 - LangChain's name
+        return dict
 
     def _checkpointer(self) -> Any:
         if self._saver is None:
@@ -68,49 +92,135 @@ class Agent:
             self._saver = SqliteSaver(sqlite3.connect(str(self._checkpoints), check_same_thread=False))
         return self._saver
 
-    def graph(self, thread_id: str, lang: str) -> Any:
+    async def _acheckpointer(self) -> Any:
+        if self._asaver is None:
+            import aiosqlite
+            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+            self._checkpoints.parent.mkdir(parents=True, exist_ok=True)
+            self._asaver = AsyncSqliteSaver(await aiosqlite.connect(str(self._checkpoints)))
+        return self._asaver
+
+    def graph(self, thread_id: str, lang: str, checkpointer: Any = None) -> Any:
         """The compiled LangGraph agent for one thread (its tools number passages for that thread)."""
         from langchain.agents import create_agent
         from langchain.agents.middleware import ModelCallLimitMiddleware, ToolErrorMiddleware
 
         tools = knowledge_base_tools(self.kb, self.retriever, PassageLedger(self.kb.conn, thread_id))
         return create_agent(
-            self.llm, tools, system_prompt=agent_system(lang), checkpointer=self._checkpointer(),
+            self.llm, tools, system_prompt=agent_system(lang),
+            checkpointer=checkpointer if checkpointer is not None else self._checkpointer(),
             middleware=[ToolErrorMiddleware(on_error=_tool_error),
                         ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end")],
         )
 
-    def stream(self, question: str, thread_id: str) -> Iterator[AddableDict]:
-        lang = lang_of(question)
-        if not supports_tools(self.llm):
-            yield AddableDict(notice=NEEDS_TOOLS[lang])
-            yield from self.fallback.stream(question, thread_id)
-            return
-        graph = self.graph(thread_id, lang)
-        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.max_steps + 5}
-        final = ""
-        taken: list[Step] = []
-        for update in graph.stream({"messages": [HumanMessage(question)]}, config=config, stream_mode="updates"):
-            for node in update.values():
-                for message in (node or {}).get("messages", []):
-                    steps = _steps(message)
-                    if steps:
-                        taken += steps
-                        yield AddableDict(steps=steps)
-                    elif isinstance(message, AIMessage):
-                        final = message.text
+    def _prepare(self, value: Any, config: RunnableConfig | None) -> tuple[str, str, list[BaseMessage], bool]:
+        """(question, thread id, messages to send, whether to remember the turn in the conversation list)."""
+        inputs = question_input(value, runnable="Agent")
+        session = inputs.get("session_id") or (config or {}).get("configurable", {}).get("session_id")
+        history = list(inputs.get("history") or [])
+        messages = [*history, HumanMessage(inputs["question"])]
+        if session:
+            return inputs["question"], str(session), messages, True
+        return inputs["question"], f"once-{uuid.uuid4().hex[:12]}", messages, False
+
+    def _graph_config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.max_steps + 5}
+
+    def _finish(self, question: str, thread_id: str, final: str, taken: list[Step], remember: bool
+                ) -> list[AddableDict]:
         stopped = LIMIT_NOTE in final
         docs = PassageLedger(self.kb.conn, thread_id).documents()
         abstained = is_abstention(final)
         citations = [] if abstained or stopped else cite(final, docs)
-        yield AddableDict(answer=final)
-        yield AddableDict(question=question, abstained=abstained, stopped=stopped, rewritten_query=None,
-                          citations=citations, docs=docs, extractive=False)
-        # the turn also goes to the conversation list (the checkpointer is the agent's own memory)
-        self.fallback.conversations.history(thread_id, kb=self.kb.name).add_messages([
-            HumanMessage(question), AIMessage(final, additional_kwargs={
-                "citations": [asdict(c) for c in citations], "agent": True, "stopped": stopped,
-                "steps": [asdict(step) for step in taken]})])
+        if remember:  # the turn also goes to the conversation list (the checkpointer is the agent's own memory)
+            self.fallback.conversations.history(thread_id, kb=self.kb.name).add_messages([
+                HumanMessage(question), AIMessage(final, additional_kwargs={
+                    "citations": [asdict(c) for c in citations], "agent": True, "stopped": stopped,
+                    "steps": [asdict(step) for step in taken]})])
+        return [AddableDict(answer=final), AddableDict(
+            question=question, abstained=abstained, stopped=stopped, rewritten_query=None,
+            citations=citations, docs=docs, extractive=False)]
+
+    def _fallback_input(self, value: Any, question: str, thread_id: str, remember: bool) -> dict[str, Any]:
+        inputs = question_input(value, runnable="Agent")
+        return {**{k: v for k, v in inputs.items() if k != "session_id"}, "question": question,
+                **({"session_id": thread_id} if remember else {})}
+
+    def _run(self, values: Iterator[Any], config: RunnableConfig) -> Iterator[AddableDict]:
+        for value in values:
+            question, thread_id, messages, remember = self._prepare(value, config)
+            lang = lang_of(question)
+            if not supports_tools(self.llm):
+                yield AddableDict(notice=NEEDS_TOOLS[lang])
+                yield from self.fallback.stream(self._fallback_input(value, question, thread_id, remember), config)
+                continue
+            final, taken = "", []
+            graph = self.graph(thread_id, lang)
+            for update in graph.stream({"messages": messages}, config={**config, **self._graph_config(thread_id)},
+                                       stream_mode="updates"):
+                for steps, text in _updates(update):
+                    if steps:
+                        taken += steps
+                        yield AddableDict(steps=steps)
+                    elif text is not None:
+                        final = text
+            yield from self._finish(question, thread_id, final, taken, remember)
+
+    async def _arun(self, values: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[AddableDict]:
+        async for value in values:
+            question, thread_id, messages, remember = self._prepare(value, config)
+            lang = lang_of(question)
+            if not supports_tools(self.llm):
+                yield AddableDict(notice=NEEDS_TOOLS[lang])
+                async for chunk in self.fallback.astream(self._fallback_input(value, question, thread_id, remember),
+                                                         config):
+                    yield chunk
+                continue
+            final, taken = "", []
+            graph = self.graph(thread_id, lang, await self._acheckpointer())
+            async for update in graph.astream({"messages": messages},
+                                              config={**config, **self._graph_config(thread_id)},
+                                              stream_mode="updates"):
+                for steps, text in _updates(update):
+                    if steps:
+                        taken += steps
+                        yield AddableDict(steps=steps)
+                    elif text is not None:
+                        final = text
+            for chunk in await asyncio.to_thread(self._finish, question, thread_id, final, taken, remember):
+                yield chunk
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[AddableDict]:
+        return self._transform_stream_with_config(iter([input]), self._run, config, **kwargs)
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AddableDict:
+        result = AddableDict()
+        for chunk in self.stream(input, config, **kwargs):
+            result = result + chunk
+        return result
+
+    async def astream(self, input: Any, config: RunnableConfig | None = None,
+                      **kwargs: Any) -> AsyncIterator[AddableDict]:
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self._atransform_stream_with_config(one(), self._arun, config, **kwargs):
+            yield chunk
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AddableDict:
+        result = AddableDict()
+        async for chunk in self.astream(input, config, **kwargs):
+            result = result + chunk
+        return result
+
+
+def _updates(update: dict[str, Any]) -> Iterator[tuple[list[Step], str | None]]:
+    """(steps, final text) for each message of a LangGraph "updates" event."""
+    for node in update.values():
+        for message in (node or {}).get("messages", []):
+            steps = _steps(message)
+            yield steps, (message.text if not steps and isinstance(message, AIMessage) else None)
 
 
 def _steps(message: Any) -> list[Step]:

@@ -15,6 +15,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from ragkit.config import Settings
+from ragkit.errors import StoreError
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
@@ -49,24 +50,29 @@ def tokenizer(settings: Settings) -> Tokenizer:
     return Tokenizer(user_dict=settings.user_dict)
 
 
-def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings | None = None) -> KnowledgeBase:
+def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings | None = None,
+            must_exist: bool = False) -> KnowledgeBase:
     """The knowledge base named in settings (or ``kb``), on the configured data dir and Chroma.
 
     ``embeddings`` reuses an already built model for ``settings.embedder`` (e.g. across knowledge bases).
+    ``must_exist`` (for commands that only read) raises :class:`~ragkit.errors.StoreError` instead of creating
+    a data directory where there is none, e.g. a mistyped ``--data-dir``.
     """
     data_dir = Path(settings.data_dir)
+    embeddings = embeddings or make_embeddings(settings.embedder, provider_options(settings))  # validates the spec
+    if must_exist and not (data_dir / SQLITE_FILE).is_file():
+        raise StoreError.of("no_data_dir", path=str(data_dir.resolve()))
     name = kb or settings.kb
     conn = connect_sqlite(data_dir / SQLITE_FILE)
     return KnowledgeBase(
         name=name, embedder=settings.embedder, conn=conn, chroma_url=settings.chroma_url,
-        chroma_root=data_dir / CHROMA_DIR,
-        embeddings=embeddings or make_embeddings(settings.embedder, provider_options(settings)),
+        chroma_root=data_dir / CHROMA_DIR, embeddings=embeddings,
         lexical=LexicalIndex(conn, kb=name, tokenizer=tokenizer(settings)),
         lock_path=data_dir / LOCK_FILE,
     )
 
 
-def retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> HybridRetriever:
+def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> HybridRetriever:
     """The hybrid retriever over ``kb`` with the settings' mode, weights and k (``overrides`` win)."""
     params: dict[str, object] = {
         "k": settings.top_k, "mode": settings.retrieval_mode, "bm25_weight": settings.bm25_weight,
@@ -90,7 +96,7 @@ def conversations(kb: KnowledgeBase) -> Conversations:
 def conversation(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel | None = None,
                  **retriever_overrides: object) -> Conversation:
     """The RAG chain with memory over ``kb`` (``model`` replaces the configured LLM)."""
-    chain = rag_chain(retriever(settings, kb, **retriever_overrides), model or llm(settings, kb))
+    chain = rag_chain(make_retriever(settings, kb, **retriever_overrides), model or llm(settings, kb))
     return Conversation(chain, conversations(kb), kb=kb.name, max_turns=settings.history_turns,
                         max_chars=settings.history_chars)
 
@@ -98,5 +104,5 @@ def conversation(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel 
 def agent(settings: Settings, kb: KnowledgeBase, *, model: BaseChatModel | None = None) -> Agent:
     """The tool-using agent over ``kb`` (checkpoints in the data directory; the RAG chain as its fallback)."""
     chosen = model or llm(settings, kb)
-    return Agent(kb, retriever(settings, kb), chosen, checkpoints=Path(settings.data_dir) / AGENT_FILE,
+    return Agent(kb, make_retriever(settings, kb), chosen, checkpoints=Path(settings.data_dir) / AGENT_FILE,
                  fallback=conversation(settings, kb, model=chosen), max_steps=settings.agent_max_steps)

@@ -31,9 +31,10 @@ question and the answer (with its citations) afterwards, so the question is sent
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from typing import Any
@@ -43,7 +44,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableGenerator, RunnableLambda
 from langchain_core.runnables.utils import AddableDict
 
 from ragkit.memory import Conversations, recent
@@ -134,65 +135,136 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
+def question_input(value: Any, *, runnable: str) -> dict[str, Any]:
+    """A chain's input as a dict: a plain string is a question without history; anything else that is not
+    ``{"question": str, ...}`` fails with a message that shows the expected shape."""
+    if isinstance(value, str):
+        return {"question": value}
+    problem = None
+    if not isinstance(value, dict):
+        problem = f"got {type(value).__name__}"
+    elif not isinstance(value.get("question"), str) or not value["question"].strip():
+        problem = f"got a dict with keys {sorted(value)} and no question text"
+    else:
+        history = value.get("history")
+        if history is not None and not (isinstance(history, (list, tuple)) and
+                                        all(isinstance(m, BaseMessage) for m in history)):
+            problem = f"'history' must be a list of LangChain messages, not {type(history).__name__}"
+    if problem is None:
+        return value
+    raise TypeError(f"{runnable} expects a question string or {{'question': str, 'history': [messages], "
+                    f"'session_id': str}} (history and session_id optional); {problem}")
+
+
+def _piece(chunk: BaseMessage) -> str:
+    return chunk.text if isinstance(chunk.text, str) else str(chunk.content)
+
+
 def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool | None = None) -> Runnable:
-    """The RAG chain over ``retriever`` answering with ``llm`` (see the module docstring)."""
+    """The RAG chain over ``retriever`` answering with ``llm`` (see the module docstring).
+
+    Input: a question string, or ``{"question": str, "history": [messages]}``. Sync and async alike
+    (``invoke``/``stream``/``batch`` and ``ainvoke``/``astream``/``astream_events``).
+    """
     if generative is None:
         generative = not isinstance(llm, ExtractiveChatModel)
     rewriter = None
     if generative:
         rewriter = {lang: condense_prompt(lang) | llm | StrOutputParser() for lang in ("zh", "en")}
 
-    def standalone(inputs: dict[str, Any]) -> dict[str, Any]:
-        start = time.perf_counter()
+    def begin(value: Any) -> tuple[dict[str, Any], bool]:
+        """The state before the standalone query, and whether the LLM must rewrite the question."""
+        inputs = question_input(value, runnable="rag_chain")
         question, history = inputs["question"], list(inputs.get("history") or [])
-        lang = lang_of(question)
-        if not history:
-            query = question
-        elif rewriter is not None:
-            query = rewriter[lang].invoke({"question": question, "history": history}).strip() or question
-        else:
-            query = expand_query(question, history)
-        return {**inputs, "history": history, "lang": lang, "query": query, "t0": start,
-                "timings": {"rewrite_ms": _ms(start)}}
+        state = {**inputs, "history": history, "lang": lang_of(question), "query": question,
+                 "t0": time.perf_counter()}
+        if history and rewriter is None:
+            state["query"] = expand_query(question, history)
+        return state, bool(history and rewriter is not None)
 
-    def retrieve(state: dict[str, Any]) -> dict[str, Any]:
-        start = time.perf_counter()
-        docs = retriever.invoke(state["query"])
+    def rewritten(state: dict[str, Any], query: str | None) -> dict[str, Any]:
+        return {**state, "query": (query or "").strip() or state["query"],
+                "timings": {"rewrite_ms": _ms(state["t0"])}}
+
+    def standalone(value: Any, config: RunnableConfig) -> dict[str, Any]:
+        state, rewrite = begin(value)
+        query = rewriter[state["lang"]].invoke({"question": state["question"], "history": state["history"]},
+                                               config) if rewrite else None
+        return rewritten(state, query)
+
+    async def astandalone(value: Any, config: RunnableConfig) -> dict[str, Any]:
+        state, rewrite = begin(value)
+        query = await rewriter[state["lang"]].ainvoke({"question": state["question"], "history": state["history"]},
+                                                      config) if rewrite else None
+        return rewritten(state, query)
+
+    def retrieved(state: dict[str, Any], docs: list[Document], start: float) -> dict[str, Any]:
         return {**state, "docs": docs, "timings": {**state["timings"], "retrieve_ms": _ms(start)}}
 
-    def answer(state: dict[str, Any]) -> Iterator[AddableDict]:
+    def retrieve(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         start = time.perf_counter()
-        docs, lang = state["docs"], state["lang"]
+        return retrieved(state, retriever.invoke(state["query"], config), start)
+
+    async def aretrieve(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        return retrieved(state, await retriever.ainvoke(state["query"], config), start)
+
+    def prompt(state: dict[str, Any]) -> list[BaseMessage] | None:
+        """The answer prompt, or None when the chain abstains without asking the LLM."""
+        docs = state["docs"]
         haystack = " ".join(d.page_content + " " + str(d.metadata.get("heading", "")) for d in docs)
         haystack = haystack.lower().replace(" ", "")
-        missing = [e for e in entities(state["question"]) if e not in haystack]
-        parts: list[str] = []
-        first_token = None
-        if docs and not missing:
-            messages = answer_prompt(lang).invoke({
-                "passages": format_passages(docs), "question": state["question"], "history": state["history"],
-            })
-            for chunk in llm.stream(messages):
-                piece = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
-                if piece:
-                    first_token = first_token if first_token is not None else _ms(state["t0"])
-                    parts.append(piece)
-                    yield AddableDict(answer=piece)
-        if not parts:
-            parts = [NOT_FOUND[lang]]
-            yield AddableDict(answer=parts[0])
+        if not docs or any(e not in haystack for e in entities(state["question"])):
+            return None
+        # the extractive model reads the question from the prompt: give it the standalone one
+        question = state["question"] if generative else state["query"]
+        return answer_prompt(state["lang"]).invoke({
+            "passages": format_passages(docs), "question": question, "history": state["history"],
+        }).to_messages()
+
+    def finish(state: dict[str, Any], parts: list[str], first_token: float | None, start: float) -> AddableDict:
         text = "".join(parts)
         abstained = is_abstention(text)
         timings = {**state["timings"], "first_token_ms": first_token if first_token is not None else _ms(state["t0"]),
                    "answer_ms": _ms(start), "total_ms": _ms(state["t0"])}
-        yield AddableDict(
-            question=state["question"], abstained=abstained, docs=docs, timings=timings,
+        return AddableDict(
+            question=state["question"], abstained=abstained, docs=state["docs"], timings=timings,
             rewritten_query=state["query"] if state["query"] != state["question"] else None,
-            citations=[] if abstained else cite(text, docs), extractive=not generative,
+            citations=[] if abstained else cite(text, state["docs"]), extractive=not generative,
         )
 
-    return (RunnableLambda(standalone, name="standalone_query") | RunnableLambda(retrieve, name="retrieve")
-            | RunnableLambda(answer, name="answer_with_citations"))
+    def answer(states: Iterator[dict[str, Any]], config: RunnableConfig) -> Iterator[AddableDict]:
+        for state in states:
+            start, parts, first_token = time.perf_counter(), [], None
+            messages = prompt(state)
+            for chunk in llm.stream(messages, config) if messages is not None else ():
+                if piece := _piece(chunk):
+                    first_token = first_token if first_token is not None else _ms(state["t0"])
+                    parts.append(piece)
+                    yield AddableDict(answer=piece)
+            if not parts:
+                parts = [NOT_FOUND[state["lang"]]]
+                yield AddableDict(answer=parts[0])
+            yield finish(state, parts, first_token, start)
+
+    async def aanswer(states: AsyncIterator[dict[str, Any]], config: RunnableConfig) -> AsyncIterator[AddableDict]:
+        async for state in states:
+            start, parts, first_token = time.perf_counter(), [], None
+            messages = prompt(state)
+            if messages is not None:
+                async for chunk in llm.astream(messages, config):
+                    if piece := _piece(chunk):
+                        first_token = first_token if first_token is not None else _ms(state["t0"])
+                        parts.append(piece)
+                        yield AddableDict(answer=piece)
+            if not parts:
+                parts = [NOT_FOUND[state["lang"]]]
+                yield AddableDict(answer=parts[0])
+            yield finish(state, parts, first_token, start)
+
+    return (RunnableLambda(standalone, afunc=astandalone, name="standalone_query")
+            | RunnableLambda(retrieve, afunc=aretrieve, name="retrieve")
+            | RunnableGenerator(answer, aanswer, name="answer_with_citations"))
 
 
 def chat_chain(llm: BaseChatModel) -> Runnable:
@@ -200,53 +272,140 @@ def chat_chain(llm: BaseChatModel) -> Runnable:
 
     The extractive model cannot converse: it gets a message saying which setting enables a generative model.
     """
+    extractive = isinstance(llm, ExtractiveChatModel)
 
-    def talk(inputs: dict[str, Any]) -> Iterator[AddableDict]:
-        start = time.perf_counter()
-        question, lang = inputs["question"], lang_of(inputs["question"])
-        first_token = None
-        if isinstance(llm, ExtractiveChatModel):
-            yield AddableDict(answer=NEEDS_GENERATIVE[lang])
-        else:
-            messages = chat_prompt(lang).invoke({"question": question, "history": list(inputs.get("history") or [])})
-            for chunk in llm.stream(messages):
-                piece = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
-                if piece:
+    def begin(value: Any) -> tuple[dict[str, Any], list[BaseMessage] | None]:
+        inputs = question_input(value, runnable="chat_chain")
+        lang = lang_of(inputs["question"])
+        if extractive:
+            return {**inputs, "lang": lang}, None
+        return {**inputs, "lang": lang}, chat_prompt(lang).invoke({
+            "question": inputs["question"], "history": list(inputs.get("history") or [])}).to_messages()
+
+    def end(inputs: dict[str, Any], first_token: float | None, start: float) -> AddableDict:
+        return AddableDict(question=inputs["question"], abstained=False, docs=[], citations=[], rewritten_query=None,
+                           extractive=extractive,
+                           timings={"first_token_ms": first_token or _ms(start), "total_ms": _ms(start)})
+
+    def talk(values: Iterator[Any], config: RunnableConfig) -> Iterator[AddableDict]:
+        for value in values:
+            start, first_token = time.perf_counter(), None
+            inputs, messages = begin(value)
+            if messages is None:
+                yield AddableDict(answer=NEEDS_GENERATIVE[inputs["lang"]])
+            for chunk in llm.stream(messages, config) if messages is not None else ():
+                if piece := _piece(chunk):
                     first_token = first_token if first_token is not None else _ms(start)
                     yield AddableDict(answer=piece)
-        yield AddableDict(question=question, abstained=False, docs=[], citations=[], rewritten_query=None,
-                          extractive=isinstance(llm, ExtractiveChatModel),
-                          timings={"first_token_ms": first_token or _ms(start), "total_ms": _ms(start)})
+            yield end(inputs, first_token, start)
 
-    return RunnableLambda(talk, name="plain_chat")
+    async def atalk(values: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[AddableDict]:
+        async for value in values:
+            start, first_token = time.perf_counter(), None
+            inputs, messages = begin(value)
+            if messages is None:
+                yield AddableDict(answer=NEEDS_GENERATIVE[inputs["lang"]])
+            else:
+                async for chunk in llm.astream(messages, config):
+                    if piece := _piece(chunk):
+                        first_token = first_token if first_token is not None else _ms(start)
+                        yield AddableDict(answer=piece)
+            yield end(inputs, first_token, start)
+
+    return RunnableGenerator(talk, atalk, name="plain_chat")
 
 
-class Conversation:
-    """The RAG chain with memory: one call per question, history per session id, kept in SQLite.
+class Conversation(Runnable[Any, dict[str, Any]]):
+    """A chain with memory: a LangChain Runnable whose history lives per session id in SQLite.
 
-    ``max_turns`` and ``max_chars`` bound the history sent to the model.
+    Input: ``{"question": str, "session_id": str}`` (the session's recent history is loaded and the turn is
+    stored afterwards, so the question is sent exactly once); the session id may instead come the LangChain way,
+    ``config={"configurable": {"session_id": ...}}``. ``{"question": str, "history": [messages]}`` answers
+    with the given history and stores nothing (a stateless client); a plain string is a one-off question.
+    ``max_turns`` and ``max_chars`` bound the history sent to the model. Output: the chain's dict.
+
+    >>> import sqlite3
+    >>> from ragkit.memory import Conversations
+    >>> from ragkit.providers.fake import ScriptedChatModel
+    >>> talk = Conversation(chat_chain(ScriptedChatModel(responses=["你好！"])), Conversations(sqlite3.connect(":memory:")))
+    >>> talk.invoke({"question": "你好", "session_id": "s1"})["answer"], len(talk.conversations.history("s1").messages)
+    ('你好！', 2)
     """
+
+    name = "conversation"
 
     def __init__(self, chain: Runnable, conversations: Conversations, *, kb: str = "", max_turns: int = 4,
                  max_chars: int = 2000) -> None:
         self.chain, self.conversations, self.kb = chain, conversations, kb
         self.max_turns, self.max_chars = max_turns, max_chars
 
-    def stream(self, question: str, session_id: str) -> Iterator[AddableDict]:
-        """Stream the answer (see :func:`rag_chain`) and store the turn once it is complete."""
-        history = self.conversations.history(session_id, kb=self.kb)
-        previous = recent(history.messages, max_turns=self.max_turns, max_chars=self.max_chars)
-        result: AddableDict = AddableDict()
-        for chunk in self.chain.stream({"question": question, "history": previous}):
-            result = result + chunk if result else chunk
-            yield chunk
-        history.add_messages([HumanMessage(question), AIMessage(result["answer"], additional_kwargs={
-            "citations": [asdict(c) for c in result["citations"]], "rewritten_query": result["rewritten_query"],
-            "abstained": result["abstained"], "extractive": result["extractive"],
-        })])
+    @property
+    def InputType(self) -> type:  # noqa: N802 - LangChain's name
+        return dict
 
-    def invoke(self, question: str, session_id: str) -> AddableDict:
-        result: AddableDict = AddableDict()
-        for chunk in self.stream(question, session_id):
-            result = result + chunk if result else chunk
+    @property
+    def OutputType(self) -> type:  # noqa: N802 - LangChain's name
+        return dict
+
+    def _prepare(self, value: Any, config: RunnableConfig | None) -> tuple[dict[str, Any], str | None]:
+        """The chain's input (with history) and the session to store the turn in (None: store nothing)."""
+        inputs = dict(question_input(value, runnable="Conversation"))
+        session = inputs.pop("session_id", None) or (config or {}).get("configurable", {}).get("session_id")
+        if session is not None and not isinstance(session, str):
+            raise TypeError(f"Conversation: session_id must be a string, got {type(session).__name__}")
+        if "history" not in inputs or inputs["history"] is None:
+            messages = self.conversations.history(session, kb=self.kb).messages if session else []
+            inputs["history"] = recent(messages, max_turns=self.max_turns, max_chars=self.max_chars)
+        return inputs, session
+
+    def _remember(self, session: str | None, question: str, result: AddableDict) -> None:
+        if not session or "answer" not in result:
+            return
+        self.conversations.history(session, kb=self.kb).add_messages([HumanMessage(question), AIMessage(
+            result["answer"], additional_kwargs={
+                "citations": [asdict(c) for c in result.get("citations") or []],
+                "rewritten_query": result.get("rewritten_query"), "abstained": result.get("abstained", False),
+                "extractive": result.get("extractive", False),
+            })])
+
+    def _run(self, values: Iterator[Any], config: RunnableConfig) -> Iterator[AddableDict]:
+        for value in values:
+            inputs, session = self._prepare(value, config)
+            result = AddableDict()
+            for chunk in self.chain.stream(inputs, config):
+                result = result + chunk
+                yield chunk
+            self._remember(session, inputs["question"], result)
+
+    async def _arun(self, values: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[AddableDict]:
+        async for value in values:
+            inputs, session = await asyncio.to_thread(self._prepare, value, config)
+            result = AddableDict()
+            async for chunk in self.chain.astream(inputs, config):
+                result = result + chunk
+                yield chunk
+            await asyncio.to_thread(self._remember, session, inputs["question"], result)
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[AddableDict]:
+        """Answer pieces (``{"answer": ...}``), then the other fields once; the turn is stored at the end."""
+        return self._transform_stream_with_config(iter([input]), self._run, config, **kwargs)
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AddableDict:
+        result = AddableDict()
+        for chunk in self.stream(input, config, **kwargs):
+            result = result + chunk
+        return result
+
+    async def astream(self, input: Any, config: RunnableConfig | None = None,
+                      **kwargs: Any) -> AsyncIterator[AddableDict]:
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self._atransform_stream_with_config(one(), self._arun, config, **kwargs):
+            yield chunk
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AddableDict:
+        result = AddableDict()
+        async for chunk in self.astream(input, config, **kwargs):
+            result = result + chunk
         return result

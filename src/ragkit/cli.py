@@ -191,10 +191,10 @@ def _heading(meta: dict[str, Any]) -> str:
 def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json: bool, **flags: Any) -> None:
     """Search the knowledge base with the hybrid retriever."""
     settings = _settings(ctx, **flags)
-    kb = build.open_kb(settings)
+    kb = build.open_kb(settings, must_exist=True)
     if not kb.exists():
         raise StoreError.of("kb_empty", kb=kb.name)
-    docs = build.retriever(settings, kb).invoke(query, sources=list(sources) or None)
+    docs = build.make_retriever(settings, kb).invoke(query, sources=list(sources) or None)
     results = [
         {"rank": n, "score": float(d.metadata.get("score", 0.0)), "text": d.page_content,
          "source": d.metadata.get("source", ""), "heading": _heading(d.metadata), "chunk_id": d.id or ""}
@@ -218,7 +218,7 @@ def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json
 @_guard
 def list_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     """List the documents of a knowledge base with their chunk counts."""
-    kb = build.open_kb(_settings(ctx, **flags))
+    kb = build.open_kb(_settings(ctx, **flags), must_exist=True)
     rows = [r for r in kb.journal.all() if r.hash is not None]
     if as_json:
         docs = [{"source": r.source, "chunks": r.chunks, "title": r.title, "bytes": r.size} for r in rows]
@@ -240,7 +240,7 @@ def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, *
     lang = _lang(ctx)
     if not sources and not everything:
         raise click.UsageError("give a SOURCE or --all")
-    kb = build.open_kb(_settings(ctx, **flags))
+    kb = build.open_kb(_settings(ctx, **flags), must_exist=True)
     with kb.write_lock():
         if everything:
             kb.drop()
@@ -267,7 +267,7 @@ def _consistency(counts: Counts, lang: str) -> str:
 def info_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     """Show the knowledge base, its embedder, counts, data directory and consistency."""
     settings = _settings(ctx, **flags)
-    kb = build.open_kb(settings)
+    kb = build.open_kb(settings, must_exist=True)
     built, dim = kb.built_with()
     counts = kb.counts()
     info = {
@@ -293,7 +293,7 @@ def info_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 def _answering(ctx: click.Context, flags: dict[str, Any]) -> tuple[Settings, Any]:
     """Settings and a Conversation for ask/chat."""
     settings = _settings(ctx, **flags)
-    kb = build.open_kb(settings)
+    kb = build.open_kb(settings, must_exist=True)
     if not kb.exists():
         raise StoreError.of("kb_empty", kb=kb.name)
     return settings, build.conversation(settings, kb)
@@ -304,7 +304,7 @@ def _stream_answer(conversation: Any, settings: Settings, question: str, session
     """Run one question; pieces of the answer go to ``echo`` as they come. Model failures become one line."""
     result: dict[str, Any] = {}
     try:
-        for chunk in conversation.stream(question, session):
+        for chunk in conversation.stream({"question": question, "session_id": session}):
             if echo and "answer" in chunk:
                 echo(chunk["answer"])
             for key, value in chunk.items():
@@ -424,14 +424,14 @@ def agent_cmd(ctx: click.Context, question: str, session: str | None, as_json: b
     """
     lang = _lang(ctx)
     settings = _settings(ctx, **flags)
-    kb = build.open_kb(settings)
+    kb = build.open_kb(settings, must_exist=True)
     if not kb.exists():
         raise StoreError.of("kb_empty", kb=kb.name)
     agent = build.agent(settings, kb)
     session = session or f"agent-{uuid.uuid4().hex[:12]}"
     result: dict[str, Any] = {"steps": []}
     try:
-        for chunk in agent.stream(question, session):
+        for chunk in agent.stream({"question": question, "session_id": session}):
             for key, value in chunk.items():
                 result[key] = result.get(key, "") + value if key in ("answer", "steps") else value
             if as_json:
@@ -513,7 +513,7 @@ def eval_cmd(ctx: click.Context, questions: Path | None, retrieval_only: bool, c
 
     lang = _lang(ctx)
     settings = _settings(ctx, **flags)
-    kb = build.open_kb(settings)
+    kb = build.open_kb(settings, must_exist=True)
     if not kb.exists():
         raise StoreError.of("kb_empty", kb=kb.name)
     if generate:

@@ -93,12 +93,12 @@ def _score_retrieval(outcome: Outcome, q: Question, docs: Sequence[Any]) -> None
 def run_questions(settings: Settings, kb: KnowledgeBase, questions: Sequence[Question], *, config: str,
                   retrieval_only: bool, progress: Callable[[int], None] | None = None) -> list[Outcome]:
     """Ask every question (a conversation's turns in order, in one session) and score what came back."""
-    retriever = build.retriever(settings, kb, k=10)
+    retriever = build.make_retriever(settings, kb, k=10)
     conversation = None if retrieval_only else build.conversation(settings, kb)
     run = f"eval-{time.time_ns()}"
     retriever.invoke("warm up 预热")  # loads jieba and the model outside the timings
     if conversation is not None:
-        conversation.invoke("warm up 预热", f"{run}-warm-up")
+        conversation.invoke({"question": "warm up 预热", "session_id": f"{run}-warm-up"})
     outcomes = []
     for n, q in enumerate(questions, start=1):
         outcome = Outcome(config, q.id, q.kind, q.lang, q.question, q.evidence)
@@ -109,7 +109,7 @@ def run_questions(settings: Settings, kb: KnowledgeBase, questions: Sequence[Que
             docs = retriever.invoke(query)
             outcome.timings = {"retrieve_ms": round((time.perf_counter() - start) * 1000, 1)}
         else:
-            result = conversation.invoke(q.question, f"{run}-{q.conversation or q.id}")
+            result = conversation.invoke({"question": q.question, "session_id": f"{run}-{q.conversation or q.id}"})
             docs = retriever.invoke(result["rewritten_query"] or q.question)
             outcome.answer, outcome.abstained = result["answer"], bool(result["abstained"])
             outcome.timings = dict(result["timings"])

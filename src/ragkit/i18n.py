@@ -43,6 +43,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "busy": ("另一个 ragkit 进程正在写入 {path}，请等它结束后再试", "another ragkit process is writing to {path}; try again when it has finished"),
     "no_document": ("知识库 {kb!r} 中没有文档 {source!r}（见 ragkit list）", "no document {source!r} in knowledge base {kb!r} (see: ragkit list)"),
+    "no_data_dir": ("{path} 下没有 ragkit 数据目录，也就没有知识库：请检查 --data-dir / RAGKIT_DATA_DIR，或先运行 ragkit ingest PATH",
+                    "there is no ragkit data directory at {path}, so no knowledge base: check --data-dir / "
+                    "RAGKIT_DATA_DIR, or run ragkit ingest PATH first"),
     "kb_empty": ("知识库 {kb!r} 还是空的：先运行 ragkit ingest PATH --kb {kb}", "knowledge base {kb!r} is empty: run ragkit ingest PATH --kb {kb} first"),
     "chroma_unreachable": ("无法连接 Chroma 服务器 {url}：{detail}", "cannot reach the Chroma server at {url}: {detail}"),
     # model providers

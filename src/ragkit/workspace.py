@@ -160,7 +160,7 @@ class Workspace:
         """Stream an answer: RAG over the knowledge base (``mode="kb"``), the tool-using agent (``"agent"``) or
         plain chat with the LLM (``"chat"``)."""
         if mode == "agent":
-            yield from build.agent(self.settings, self.kb).stream(question, session_id)
+            yield from build.agent(self.settings, self.kb).stream({"question": question, "session_id": session_id})
             return
         if mode == "chat":
             chain = chat_chain(build.llm(self.settings, self.kb))
@@ -168,4 +168,4 @@ class Workspace:
                                         max_turns=self.settings.history_turns, max_chars=self.settings.history_chars)
         else:
             conversation = build.conversation(self.settings, self.kb)
-        yield from conversation.stream(question, session_id)
+        yield from conversation.stream({"question": question, "session_id": session_id})

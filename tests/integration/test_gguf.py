@@ -98,7 +98,7 @@ def test_a_gguf_model_answers_through_the_rag_chain(tmp_path):
     (docs / "paris.md").write_text("# France\n\nThe capital of France is Paris.\n", encoding="utf-8")
     kb = build.open_kb(settings)
     ingest(kb, [docs], split=build.split_options(settings))
-    result = rag_chain(build.retriever(settings, kb), GGUFChatModel(model=str(MODEL), max_tokens=40, temperature=0.0)
+    result = rag_chain(build.make_retriever(settings, kb), GGUFChatModel(model=str(MODEL), max_tokens=40, temperature=0.0)
                        ).invoke({"question": "What is the capital of France?", "history": []})
     assert "paris" in result["answer"].lower()
     assert result["docs"][0].metadata["source"] == "paris.md"

@@ -37,7 +37,7 @@ def test_exact_search_in_files_matches_chromas_filtered_search(corpus, query, so
 
 def test_the_retriever_searches_only_the_given_files_either_way(corpus, monkeypatch):
     settings, kb = corpus
-    retriever = build.retriever(settings, kb, mode="dense")
+    retriever = build.make_retriever(settings, kb, mode="dense")
     sources = ["llm-tracking.md"]
     exact = retriever.invoke("ChatGLM 显存", sources=sources)
     assert exact and {d.metadata["source"] for d in exact} == set(sources)

@@ -1,7 +1,8 @@
 """LangChain's standard chat model suites for the chat models ragkit defines.
 
-Both are text-only (no tool calling, no structured output, no images): the suites skip those tests
-themselves from the capability properties. The GGUF model class runs the same suites in test_gguf.py.
+The extractive and scripted models are text-only (no tool calling, no structured output, no images): the
+suites skip those tests themselves from the capability properties; the scripted tool-calling model declares
+tool calling. The GGUF model class runs the same suites in test_gguf.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from ragkit.providers.extractive import ExtractiveChatModel
-from ragkit.providers.fake import ScriptedChatModel
+from langchain_core.messages import AIMessage
+
+from ragkit.providers.fake import ScriptedChatModel, ScriptedToolChatModel
 
 
 class _Extractive:
@@ -55,3 +58,23 @@ class TestScriptedChatModelUnit(_Scripted, ChatModelUnitTests):
 
 class TestScriptedChatModelIntegration(_Scripted, ChatModelIntegrationTests):
     pass
+
+
+class TestScriptedToolChatModelUnit(ChatModelUnitTests):
+    """The ``fake:`` tool-calling model: ``bind_tools`` returns a binding carrying the tools' schemas."""
+
+    @property
+    def chat_model_class(self) -> type[ScriptedToolChatModel]:
+        return ScriptedToolChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "fake-tools", "messages": [AIMessage("好的。")]}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True

@@ -18,7 +18,7 @@ def knowledge(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("tools"), embedder="fake:32")
     kb = build.open_kb(settings)
     ingest(kb, [CORPUS], split=build.split_options(settings))
-    return kb, build.retriever(settings, kb), PassageLedger(kb.conn, "standard-tests")
+    return kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "standard-tests")
 
 
 class _ToolSuite:

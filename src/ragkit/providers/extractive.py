@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -121,6 +121,15 @@ class ExtractiveChatModel(TextChatModel):
     long_penalty: float = Field(0.2, ge=0, description="Penalty per max_chars a candidate is longer than that.")
     shortlist: int = Field(12, ge=1, description="Best lexical candidates compared by embeddings.")
     tokenizer: Tokenizer = Field(default_factory=Tokenizer, exclude=True, description="Words of questions and sentences.")
+
+    tool_calling: ClassVar[bool] = False
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        """The extractive model cannot call tools: say which settings give a model that can."""
+        raise NotImplementedError(
+            "the extractive model only quotes passages and cannot call tools; for an agent configure a "
+            "tool-calling LLM, e.g. RAGKIT_LLM=openai:gpt-4o-mini (with OPENAI_API_KEY), openai:deepseek-chat, "
+            "dashscope:qwen-plus or ollama:qwen2.5")
 
     def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
         prompt = next((message_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")

@@ -19,6 +19,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragkit.providers import ProviderOptions
@@ -95,8 +97,10 @@ class ScriptedToolChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "ragkit-fake-tools"
 
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedToolChatModel:
-        return self
+    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Runnable[Any, AIMessage]:
+        """A binding that sends the tools' schemas with every call (the scripted replies ignore them)."""
+        schemas = [convert_to_openai_tool(tool) for tool in tools]
+        return self.bind(tools=schemas, **({"tool_choice": tool_choice} if tool_choice is not None else {}), **kwargs)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
