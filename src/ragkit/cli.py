@@ -318,6 +318,9 @@ def _stream_answer(conversation: Any, settings: Settings, question: str, session
 
 
 def _print_sources(result: dict[str, Any], lang: str) -> None:
+    """The numbered sources under an answer; an abstention has none, and gets no heading."""
+    if result.get("abstained"):
+        return
     click.echo(tr("sources", lang))
     if not result["citations"]:
         click.echo("  " + tr("no_sources", lang))
@@ -544,7 +547,7 @@ def eval_cmd(ctx: click.Context, questions: Path | None, retrieval_only: bool, c
         click.echo(tr("eval_misses", lang, n=min(10, len(missed))))
     for o in missed[:10]:
         click.echo(f"- [{o.config}] {o.id} {o.question}  (rank {o.rank})")
-        click.echo("    " + tr("eval_expected", lang, evidence=o.evidence))
+        click.echo("    " + tr("eval_expected", lang, evidence=" / ".join(o.evidence)))
         if o.answer is not None:
             click.echo(f"    → {' '.join(o.answer.split())[:120]}")
         click.echo("    " + tr("eval_got", lang))

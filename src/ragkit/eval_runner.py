@@ -64,7 +64,8 @@ class Outcome:
     kind: str
     lang: str
     question: str
-    evidence: str | None
+    evidence: list[str]
+    tags: list[str] = field(default_factory=list)
     rank: int | None = None
     retrieved: list[dict[str, str]] = field(default_factory=list)
     answer: str | None = None
@@ -101,7 +102,7 @@ def run_questions(settings: Settings, kb: KnowledgeBase, questions: Sequence[Que
         conversation.invoke({"question": "warm up 预热", "session_id": f"{run}-warm-up"})
     outcomes = []
     for n, q in enumerate(questions, start=1):
-        outcome = Outcome(config, q.id, q.kind, q.lang, q.question, q.evidence)
+        outcome = Outcome(config, q.id, q.kind, q.lang, q.question, list(q.evidence), list(q.tags))
         if conversation is None:
             history = [HumanMessage(h) for h in q.history]
             query = expand_query(q.question, history) if history else q.question
@@ -131,11 +132,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def summarize(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
-    """One row per (configuration, kind and language): the metrics that apply to it."""
+    """One row per (configuration, kind and language), then one per tag (e.g. ``table``): the metrics that
+    apply to it."""
     rows = []
     keys = list(dict.fromkeys((o.config, o.group) for o in outcomes))
+    keys += list(dict.fromkeys((o.config, f"tag:{t}") for o in outcomes for t in o.tags))
     for config, group in keys:
-        items = [o for o in outcomes if o.config == config and o.group == group]
+        items = [o for o in outcomes if o.config == config and
+                 (group[4:] in o.tags if group.startswith("tag:") else o.group == group)]
         row: dict[str, Any] = {"config": config, "group": group, "n": len(items)}
         answerable = [o for o in items if o.kind != "unanswerable"]
         if answerable:

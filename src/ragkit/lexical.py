@@ -182,8 +182,9 @@ class LexicalIndex:
     def search(self, query: str, *, k: int = 10, sources: Sequence[str] | None = None) -> list[LexicalHit]:
         """The ``k`` best chunks by BM25 for ``query`` (optionally only from ``sources``).
 
-        Terms found in more than half of the chunks are left out of the query: FTS5's BM25 gives them an
-        IDF of zero, so they change no score, but their long posting lists cost most of the time.
+        Terms found in more than half of the chunks are left out of the query when a rarer term is there:
+        FTS5's BM25 gives them an IDF of (almost) zero, so they change little, but their long posting lists cost
+        most of the time. A query made only of such common words still searches with them.
         """
         terms = self._useful_terms(list(dict.fromkeys(self._tokenize(query))))
         if not terms or k <= 0:
@@ -235,10 +236,11 @@ class LexicalIndex:
                 for r, score in ranked if r in found]
 
     def _useful_terms(self, terms: list[str]) -> list[str]:
-        """Terms present in the index and in at most half of its chunks (the others score zero)."""
+        """Terms present in the index and in at most half of its chunks; only when there are none, every term
+        present (dropping terms is a speed trick and must never turn a match into no result)."""
         if not terms:
             return []
         half = self.count() / 2
         marks = ",".join("?" * len(terms))
         df = dict(self._conn.execute(f"SELECT term, doc FROM {self._vocab} WHERE term IN ({marks})", terms))
-        return [t for t in terms if 0 < df.get(t, 0) <= half]
+        return [t for t in terms if 0 < df.get(t, 0) <= half] or [t for t in terms if df.get(t, 0) > 0]

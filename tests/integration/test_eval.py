@@ -18,16 +18,18 @@ DEV = ROOT / "benchmarks" / "dev.jsonl"
 
 def test_summary_on_hand_made_outcomes():
     outcomes = [
-        Outcome("c", "1", "single", "zh", "q1", "e", rank=1, answer="a", abstained=False, correct=True, cited=2,
+        Outcome("c", "1", "single", "zh", "q1", ["e"], rank=1, answer="a", abstained=False, correct=True, cited=2,
                 cited_with_evidence=1, timings={"total_ms": 10.0}),
-        Outcome("c", "2", "single", "zh", "q2", "e", rank=4, answer="b", abstained=False, correct=False, cited=1,
+        Outcome("c", "2", "single", "zh", "q2", ["e"], rank=4, answer="b", abstained=False, correct=False, cited=1,
                 cited_with_evidence=1, timings={"total_ms": 30.0}),
-        Outcome("c", "3", "single", "zh", "q3", "e", rank=None, answer="x", abstained=True, correct=False,
+        Outcome("c", "3", "single", "zh", "q3", ["e"], rank=None, answer="x", abstained=True, correct=False,
                 timings={"total_ms": 20.0}),
-        Outcome("c", "4", "unanswerable", "zh", "q4", None, answer="没有", abstained=True, timings={"total_ms": 5.0}),
-        Outcome("c", "5", "unanswerable", "zh", "q5", None, answer="编的", abstained=False, timings={"total_ms": 7.0}),
+        Outcome("c", "4", "unanswerable", "zh", "q4", [], answer="没有", abstained=True, timings={"total_ms": 5.0}),
+        Outcome("c", "5", "unanswerable", "zh", "q5", [], answer="编的", abstained=False, timings={"total_ms": 7.0}),
     ]
-    single, unanswerable = summarize(outcomes)
+    outcomes[1].tags.append("table")
+    single, unanswerable, table = summarize(outcomes)
+    assert table["group"] == "tag:table" and table["n"] == 1 and table["accuracy"] == 0.0
     assert single["hit@1"] == pytest.approx(1 / 3) and single["hit@5"] == pytest.approx(2 / 3)
     assert single["mrr@10"] == pytest.approx((1 + 1 / 4) / 3)
     assert single["accuracy"] == pytest.approx(1 / 3) and single["answered"] == pytest.approx(2 / 3)
@@ -119,3 +121,22 @@ def test_generate_drafts_questions_with_evidence_from_the_documents(data, tmp_pa
             assert q["evidence"].replace(" ", "") in texts[q["source"]].replace(" ", "")
     finally:
         api.stop()
+
+
+def test_evidence_alternatives_and_a_malformed_field_through_the_command(data, tmp_path):
+    """A list of evidence alternatives runs (it stopped with "内部错误：TypeError: normalize() argument 2 must be
+    str, not list"); a malformed field is named by line and field, and the rest runs."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join([
+        json.dumps({"id": "alt", "question": "LangChain 的作者是谁？", "source": ["x.md", "llm-and-langchain-basics.md"],
+                    "evidence": ["不存在的句子", "Harrison Chase"], "answer_keywords": ["Harrison Chase"]},
+                   ensure_ascii=False),
+        json.dumps({"id": "bad", "question": "Q", "answer_keywords": "not a list of strings", "evidence": 5}),
+    ]) + "\n", encoding="utf-8")
+    done = CliRunner().invoke(cli, ["--lang", "en", "eval", str(questions), "--retrieval-only", "--out",
+                                    str(tmp_path / "out")], env={"RAGKIT_DATA_DIR": str(data),
+                                                                 "RAGKIT_EMBEDDER": "fake:32"})
+    assert done.exit_code == 1 and "Traceback" not in done.output and "internal error" not in done.output
+    assert "line 2: field 'evidence' must be a non-empty string or a list of non-empty strings" in done.stderr
+    result = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert [o["id"] for o in result["outcomes"]] == ["alt"] and result["outcomes"][0]["rank"] is not None

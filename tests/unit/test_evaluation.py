@@ -35,3 +35,33 @@ def test_parse_questions_expands_turns_and_reports_bad_lines():
     assert [q.id for q in questions] == ["a", "b#1", "b#2", "c"]
     assert questions[2].history == ("T1",) and questions[2].conversation == "b"
     assert [p.split(":")[0] for p in problems] == ["line 3", "line 5", "line 6"]
+    assert problems[1:] == ["line 5: field 'kind' must be one of single, multiturn, unanswerable, not 'weird'",
+                            "line 6: missing field 'question'"]
+
+
+def test_table_separators_are_dropped_before_comparing():
+    assert normalize("| GPT-4 | 8k | 性能更强 |") == normalize("GPT-4 8k 性能更强")
+    assert contains_evidence("| GPT-4 | 8k | 性能更强 | 30 | 60 |", "GPT-4 | 8k | 性能更强 | 30 | 60")
+
+
+def test_evidence_may_list_alternatives_and_bad_fields_are_named():
+    lines = [
+        '{"id": "a", "question": "Q", "source": ["x.md", "y.md"], "evidence": ["甲乙丙", "丁戊己"], "answer_keywords": ["k"]}',
+        '{"id": "b", "question": "Q", "evidence": "| GPT-4 | 8k |"}',
+        '{"id": "c", "question": "Q", "evidence": ["甲", 3]}',
+        '{"id": "d", "question": "Q", "source": ["x.md", "y.md", "z.md"], "evidence": ["甲", "乙"]}',
+        '{"id": "e", "kind": "multiturn", "turns": [{"question": "T1"}, {"evidence": "e2"}]}',
+        '{"id": "f", "question": "Q", "lang": "fr"}',
+        '[1, 2]',
+    ]
+    questions, problems = parse_questions(lines)
+    assert questions[0].evidence == ("甲乙丙", "丁戊己") and questions[0].source == ("x.md", "y.md")
+    assert first_hit_rank(["无关", "……丁戊己……"], questions[0].evidence) == 2
+    assert questions[1].tags == ("table",) and questions[0].tags == ()
+    assert problems == [
+        "line 3: field 'evidence' must be a non-empty string or a list of non-empty strings",
+        "line 4: fields 'source' and 'evidence' must be lists of the same length",
+        "line 5: turn 2: missing field 'question'",
+        "line 6: field 'lang' must be \"zh\" or \"en\"",
+        "line 7: a line must be a JSON object",
+    ]
