@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -24,6 +25,8 @@ from ragkit.memory import Conversations
 from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings
 from ragkit.retrieval import HybridRetriever
 from ragkit.store import KnowledgeBase, connect_sqlite
+from ragkit.i18n import tr
+from ragkit.terms import TermStore, Vocabulary, refresh_terms
 from ragkit.tokenize import Tokenizer
 
 SQLITE_FILE = "ragkit.sqlite"
@@ -64,12 +67,32 @@ def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings
         raise StoreError.of("no_data_dir", path=str(data_dir.resolve()))
     name = kb or settings.kb
     conn = connect_sqlite(data_dir / SQLITE_FILE)
-    return KnowledgeBase(
+    knowledge = KnowledgeBase(
         name=name, embedder=settings.embedder, conn=conn, chroma_url=settings.chroma_url,
         chroma_root=data_dir / CHROMA_DIR, embeddings=embeddings,
         lexical=LexicalIndex(conn, kb=name, tokenizer=tokenizer(settings)),
         lock_path=data_dir / LOCK_FILE,
     )
+    _bring_up_to_date(knowledge, settings.lang)
+    return knowledge
+
+
+def _bring_up_to_date(kb: KnowledgeBase, lang: str) -> None:
+    """A knowledge base made by an older ragkit (or with another user dictionary) gets its BM25 tokens made
+    again from the stored texts, and its terms learned, with a message; no text is embedded again. Skipped
+    while another process writes (that process does it)."""
+    lexical = kb.lexical
+    if not lexical.count() or not (lexical.stale() or not TermStore(kb.conn, kb=kb.name).all()):
+        return
+    try:
+        with kb.write_lock():
+            if lexical.stale():
+                logging.getLogger("ragkit").warning(tr("retokenizing", lang, kb=kb.name, n=lexical.count()))
+                lexical.retokenize()
+            refresh_terms(lexical)
+    except StoreError as exc:
+        if exc.key != "busy":
+            raise
 
 
 def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> HybridRetriever:
@@ -85,7 +108,7 @@ def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -
 def llm(settings: Settings, kb: KnowledgeBase | None = None) -> BaseChatModel:
     """The configured chat model (the extractive default gets the knowledge base's embeddings)."""
     return make_chat_model(settings.llm, provider_options(settings), embeddings=kb.embeddings if kb else None,
-                           temperature=settings.temperature)
+                           temperature=settings.temperature, vocabulary=Vocabulary(kb.lexical) if kb else None)
 
 
 def conversations(kb: KnowledgeBase) -> Conversations:

@@ -49,14 +49,14 @@ from langchain_core.runnables.utils import AddableDict
 
 from ragkit.memory import Conversations, recent
 from ragkit.prompts import NEEDS_GENERATIVE, NOT_FOUND, answer_prompt, chat_prompt, condense_prompt, format_passages, lang_of
-from ragkit.providers.extractive import ExtractiveChatModel, entities, sentences_of
-from ragkit.tokenize import Tokenizer, default_terms
+from ragkit.extractive.question import analyze, missing, surface
+from ragkit.providers.extractive import ExtractiveChatModel, sentences_of
+from ragkit.terms import Vocabulary
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _ANSWER_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
-_REFERS_BACK = re.compile(r"它|它们|其|该|这个|这款|这些|那个|那款|此|\bit\b|\bits\b|\bthey\b|\bthem\b|\bthis\b|\bthat\b",
-                          re.IGNORECASE)
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*")
+_REFERS_BACK = re.compile(r"它|它们|其|该|这个|这款|这些|那个|那款|此|呢[？?]?$|\bit\b|\bits\b|\bthey\b|"
+                          r"\bthem\b|\btheir\b|\bthis\b|\bthat\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -76,27 +76,52 @@ class Citation:
         return {k: v for k, v in asdict(self).items() if k in ("n", "source", "heading", "chunk_id", "quote")}
 
 
-def salient_terms(text: str) -> list[str]:
-    """Names in a question that a follow-up may refer to: Latin-script words and the field's terms.
+def salient_terms(text: str, vocabulary: Vocabulary | None = None) -> list[str]:
+    """What a question is about, as written in it: its names (identifiers, Latin-script names, the knowledge
+    base's learned names) and the knowledge base's learned terms that are rare in it. A follow-up that refers
+    back gets these.
 
-    >>> salient_terms("通义千问是哪家公司研发的？"), salient_terms("LLaMA 系列模型的参数规模范围是多少？")
-    (['通义千问'], ['LLaMA'])
+    >>> salient_terms("LLaMA 系列模型的参数规模范围是多少？"), salient_terms("UC Berkeley's Koala model was built with JAX.")
+    (['LLaMA'], ['UC', 'Berkeley', 'Koala', 'JAX'])
     """
-    terms = {t.lower() for t in default_terms(names_only=True)}
-    found = [w for w in _LATIN_WORD.findall(text) if w.lower() not in {"the", "a", "of", "and"}]
-    found += [t for t in Tokenizer()(text) if t in terms and not _LATIN_WORD.fullmatch(t)]
-    return list(dict.fromkeys(found))
+    query = analyze(text, vocabulary.names() if vocabulary is not None else ())
+    keys = list(query.entities)
+    if query.names and vocabulary is not None:  # weak names (capitalised words) only when the knowledge base knows them
+        known = vocabulary.frequencies([re.sub(r"\W", "", n) for n in query.names])
+        keys += [n for n in query.names if known.get(re.sub(r"\W", "", n), 0) > 0]
+    elif query.names:
+        keys += query.names
+    if vocabulary is not None:
+        flat = text.lower().replace(" ", "")
+        found = [t.text for t in vocabulary.terms.all() if not t.name and t.text.lower() in flat]
+        rare = vocabulary.frequencies([t.lower() for t in found]) if found else {}
+        limit = max(3, 0.05 * vocabulary.size)
+        keys += [t.lower() for t in found if 0 < rare.get(t.lower(), 0) <= limit and not any(t.lower() in k for k in keys)]
+    return [surface(text, key) for key in dict.fromkeys(keys)]
 
 
-def expand_query(question: str, history: list[BaseMessage]) -> str:
-    """A follow-up that refers back (or names nothing) gets the names of the latest earlier question that
-    had some: "它用的是什么激活函数？" after a question about LLaMA -> "LLaMA 它用的是什么激活函数？"."""
-    if salient_terms(question) and not _REFERS_BACK.search(question):
-        return question
+def expand_query(question: str, history: list[BaseMessage], vocabulary: Vocabulary | None = None) -> str:
+    """A follow-up that refers back, or names nothing, gets the names of the latest earlier question that had
+    some: "它用的是什么激活函数？" after a question about LLaMA -> "LLaMA 它用的是什么激活函数？". A follow-up that names
+    something new before any word referring back ("那 ImageBind 是哪家公司推出的？", "And Vicuna: what was it
+    fine-tuned on?") stands on its own."""
+    own = salient_terms(question, vocabulary)
+    earlier: list[str] = []
     for message in reversed(history):
-        if isinstance(message, HumanMessage) and (names := salient_terms(message.text)):
-            return " ".join(names) + " " + question
-    return question
+        if isinstance(message, HumanMessage) and (earlier := salient_terms(message.text, vocabulary)):
+            break
+    if not earlier:
+        return question
+    known = {re.sub(r"\s+", "", e).lower() for e in earlier}
+    new = [name for name in own if re.sub(r"\s+", "", name).lower() not in known]
+    back = _REFERS_BACK.search(question)
+    if new:
+        first_new = min(question.find(name) for name in new)
+        if back is None or first_new < back.start():
+            return question  # about something new (a word referring back refers to it)
+    elif own and back is None:
+        return question  # names what it is about itself
+    return " ".join(earlier) + " " + question
 
 
 def _best_sentence(answer_sentence: str, doc: Document) -> str:
@@ -160,7 +185,8 @@ def _piece(chunk: BaseMessage) -> str:
     return chunk.text if isinstance(chunk.text, str) else str(chunk.content)
 
 
-def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool | None = None) -> Runnable:
+def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool | None = None,
+              vocabulary: Vocabulary | None = None) -> Runnable:
     """The RAG chain over ``retriever`` answering with ``llm`` (see the module docstring).
 
     Input: a question string, or ``{"question": str, "history": [messages]}``. Sync and async alike
@@ -168,6 +194,9 @@ def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool 
     """
     if generative is None:
         generative = not isinstance(llm, ExtractiveChatModel)
+    store = getattr(retriever, "store", None)
+    if vocabulary is None and getattr(store, "lexical", None) is not None:
+        vocabulary = Vocabulary(store.lexical)  # the knowledge base's names, for follow-ups
     rewriter = None
     if generative:
         rewriter = {lang: condense_prompt(lang) | llm | StrOutputParser() for lang in ("zh", "en")}
@@ -179,7 +208,7 @@ def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool 
         state = {**inputs, "history": history, "lang": lang_of(question), "query": question,
                  "t0": time.perf_counter()}
         if history and rewriter is None:
-            state["query"] = expand_query(question, history)
+            state["query"] = expand_query(question, history, vocabulary)
         return state, bool(history and rewriter is not None)
 
     def rewritten(state: dict[str, Any], query: str | None) -> dict[str, Any]:
@@ -212,9 +241,8 @@ def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool 
     def prompt(state: dict[str, Any]) -> list[BaseMessage] | None:
         """The answer prompt, or None when the chain abstains without asking the LLM."""
         docs = state["docs"]
-        haystack = " ".join(d.page_content + " " + str(d.metadata.get("heading", "")) for d in docs)
-        haystack = haystack.lower().replace(" ", "")
-        if not docs or any(e not in haystack for e in entities(state["question"])):
+        texts = [d.page_content + " " + str(d.metadata.get("heading", "")) for d in docs]
+        if not docs or missing(state["query"], texts, vocabulary.names() if vocabulary is not None else ()):
             return None
         # the extractive model reads the question from the prompt: give it the standalone one
         question = state["question"] if generative else state["query"]

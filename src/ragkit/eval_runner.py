@@ -29,6 +29,7 @@ from ragkit.errors import ConfigError
 from ragkit.evaluation import Question, contains_evidence, first_hit_rank, hit_at, mrr_at, normalize
 from ragkit.ingest import ingest
 from ragkit.store import KnowledgeBase
+from ragkit.terms import Vocabulary
 
 INDEX_KEYS = {"embedder", "chunk_size", "chunk_overlap", "user_dict"}
 KS = (1, 3, 5, 10)
@@ -95,6 +96,7 @@ def run_questions(settings: Settings, kb: KnowledgeBase, questions: Sequence[Que
                   retrieval_only: bool, progress: Callable[[int], None] | None = None) -> list[Outcome]:
     """Ask every question (a conversation's turns in order, in one session) and score what came back."""
     retriever = build.make_retriever(settings, kb, k=10)
+    vocabulary = Vocabulary(kb.lexical)
     conversation = None if retrieval_only else build.conversation(settings, kb)
     run = f"eval-{time.time_ns()}"
     retriever.invoke("warm up 预热")  # loads jieba and the model outside the timings
@@ -105,7 +107,7 @@ def run_questions(settings: Settings, kb: KnowledgeBase, questions: Sequence[Que
         outcome = Outcome(config, q.id, q.kind, q.lang, q.question, list(q.evidence), list(q.tags))
         if conversation is None:
             history = [HumanMessage(h) for h in q.history]
-            query = expand_query(q.question, history) if history else q.question
+            query = expand_query(q.question, history, vocabulary) if history else q.question
             start = time.perf_counter()
             docs = retriever.invoke(query)
             outcome.timings = {"retrieve_ms": round((time.perf_counter() - start) * 1000, 1)}

@@ -46,6 +46,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_data_dir": ("{path} 下没有 ragkit 数据目录，也就没有知识库：请检查 --data-dir / RAGKIT_DATA_DIR，或先运行 ragkit ingest PATH",
                     "there is no ragkit data directory at {path}, so no knowledge base: check --data-dir / "
                     "RAGKIT_DATA_DIR, or run ragkit ingest PATH first"),
+    "retokenizing": ("知识库 {kb!r} 的 BM25 索引由旧的分词规则生成：正在用新规则重新分词 {n} 个片段（无需重新嵌入）……",
+                     "knowledge base {kb!r} has BM25 tokens from older tokenizer rules: tokenizing its {n} chunks again "
+                     "(nothing is embedded again)..."),
     "kb_empty": ("知识库 {kb!r} 还是空的：先运行 ragkit ingest PATH --kb {kb}", "knowledge base {kb!r} is empty: run ragkit ingest PATH --kb {kb} first"),
     "chroma_unreachable": ("无法连接 Chroma 服务器 {url}：{detail}", "cannot reach the Chroma server at {url}: {detail}"),
     # model providers

@@ -39,6 +39,7 @@ from ragkit.errors import LoadError, RagkitError, StoreError, one_line
 from ragkit.loaders import SUFFIXES, LoadedFile, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
+from ragkit.terms import refresh_terms
 
 _GLOB_CHARS = set("*?[")
 
@@ -78,6 +79,7 @@ class IngestReport:
     chunks_written: int = 0
     chunks_deleted: int = 0
     recovered: int = 0
+    terms: int | None = None  # terms learned again (None: nothing changed)
     seconds: float = 0.0
 
     @property
@@ -367,5 +369,7 @@ def ingest(
             for source, deleted in prune(kb):
                 report.removed.append(source)
                 report.chunks_deleted += deleted
+        if report.added or report.updated or report.removed or report.recovered:
+            report.terms = refresh_terms(kb.lexical)  # the knowledge base's own names and terms
     report.seconds = time.perf_counter() - started
     return report

@@ -78,6 +78,41 @@ class LexicalIndex:
             conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._vocab} USING fts5vocab({self._fts}, 'row')")
             conn.execute("CREATE TABLE IF NOT EXISTS lex_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
             conn.execute("INSERT OR IGNORE INTO lex_counts(name, n) VALUES (?, 0)", (self._rows,))
+            conn.execute("CREATE TABLE IF NOT EXISTS lex_tokenizers (name TEXT PRIMARY KEY, signature TEXT NOT NULL)")
+            if not conn.execute(f"SELECT 1 FROM {self._rows} LIMIT 1").fetchone():  # empty: today's rules apply
+                conn.execute("INSERT OR REPLACE INTO lex_tokenizers VALUES (?, ?)", (self._rows, self._signature()))
+
+    def _signature(self) -> str:
+        return str(getattr(self._tokenize, "signature", "custom"))
+
+    def stale(self) -> bool:
+        """Whether the stored tokens were made by other tokenizer rules than this index's (an older ragkit, another
+        user dictionary): then :meth:`retokenize` brings them up to date."""
+        row = self._conn.execute("SELECT signature FROM lex_tokenizers WHERE name = ?", (self._rows,)).fetchone()
+        return (row[0] if row else None) != self._signature()
+
+    def retokenize(self, batch: int = 2000) -> int:
+        """Tokenize every stored chunk again with this index's tokenizer (texts are kept: no re-embedding);
+        one transaction, so a crash leaves the old tokens."""
+        done = 0
+        with self._conn:
+            last = 0
+            while True:
+                rows = self._conn.execute(
+                    f"SELECT rowid, text, metadata, key FROM {self._rows} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, batch)).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                for rowid, text, meta, key in rows:
+                    heading = json.loads(meta).get("heading")
+                    indexed = f"{heading}\n{text}" if heading and text_key(f"{heading}\n{text}") == key else text
+                    self._conn.execute(f"DELETE FROM {self._fts} WHERE rowid = ?", (rowid,))
+                    self._conn.execute(f"INSERT INTO {self._fts}(rowid, tokens) VALUES (?, ?)",
+                                       (rowid, " ".join(self._tokenize(indexed))))
+                done += len(rows)
+            self._conn.execute("INSERT OR REPLACE INTO lex_tokenizers VALUES (?, ?)", (self._rows, self._signature()))
+        return done
 
     def upsert(
         self, rows: Iterable[Row], *, tokens: Sequence[str] | None = None,
@@ -127,7 +162,35 @@ class LexicalIndex:
             self._conn.execute(f"DROP TABLE IF EXISTS {self._fts}")
             self._conn.execute(f"DROP TABLE IF EXISTS {self._rows}")
             self._conn.execute("DELETE FROM lex_counts WHERE name = ?", (self._rows,))
+            self._conn.execute("DELETE FROM lex_tokenizers WHERE name = ?", (self._rows,))
         self._create()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn
+
+    def document_frequencies(self, tokens: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each token (0 for a token the index never saw)."""
+        tokens = list(dict.fromkeys(tokens))
+        out = dict.fromkeys(tokens, 0)
+        for start in range(0, len(tokens), 500):
+            batch = tokens[start : start + 500]
+            sql = f"SELECT term, doc FROM {self._vocab} WHERE term IN ({','.join('?' * len(batch))})"
+            out.update(dict(self._conn.execute(sql, batch)))
+        return out
+
+    def phrase_frequencies(self, texts: Sequence[str]) -> dict[str, int]:
+        """For each text, how many chunks hold its tokens in a row (one token: its document frequency)."""
+        out: dict[str, int] = {}
+        for text in dict.fromkeys(texts):
+            tokens = self._tokenize(text)
+            if len(tokens) <= 1:
+                out[text] = self.document_frequencies(tokens).get(tokens[0], 0) if tokens else 0
+                continue
+            phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
+            row = self._conn.execute(f"SELECT count(*) FROM {self._fts} WHERE {self._fts} MATCH ?", (phrase,)).fetchone()
+            out[text] = row[0]
+        return out
 
     def count(self) -> int:
         """Chunks in the index (kept in a counter: no table scan)."""
@@ -163,6 +226,10 @@ class LexicalIndex:
                 return
             last = rows[-1][0]
             yield [(cid, text, json.loads(meta), vec) for _, cid, text, meta, vec in rows]
+
+    def total_chars(self) -> int:
+        """Characters of all chunk texts."""
+        return self._conn.execute(f"SELECT coalesce(sum(length(text)), 0) FROM {self._rows}").fetchone()[0]
 
     def sample_texts(self, n: int) -> list[str]:
         """Up to ``n`` chunk texts (the oldest), e.g. to see which script the documents are written in."""

@@ -3,9 +3,10 @@
 ``score(d) = bm25_weight / (rrf_k + rank_bm25(d)) + dense_weight / (rrf_k + rank_dense(d))``
 
 Defaults (BM25 3 : dense 1, ``rrf_k`` 10) were chosen on the development set: BM25 over jieba tokens is
-the strongest single signal for Chinese questions over Chinese text, the multilingual vectors carry
-questions asked in another script (English over Chinese), so for such a *cross-script* query the two
-weights are swapped. Both retrievers fetch ``fetch_k`` candidates.
+the strongest single signal for Chinese questions over Chinese text. A question written in another script than
+the documents (English over Chinese) also searches BM25 with the Chinese words the knowledge base has for its
+English words (CC-CEDICT, see :mod:`ragkit.bilingual`), and the multilingual vectors carry the rest. Both
+retrievers fetch ``fetch_k`` candidates.
 
 >>> from ragkit.providers import make_embeddings
 >>> from ragkit.store import HybridStore
@@ -30,7 +31,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from ragkit.extractive.question import analyze, surface
 from ragkit.store import HybridStore
+from ragkit.terms import Vocabulary
 
 Mode = Literal["hybrid", "bm25", "dense"]
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -63,24 +66,39 @@ class HybridRetriever(BaseRetriever):
     mode: Mode = "hybrid"
     bm25_weight: float = Field(3.0, ge=0)
     dense_weight: float = Field(1.0, ge=0)
+    names_weight: float = Field(1.0, ge=0)
     rrf_k: int = Field(10, ge=1)
     fetch_k: int = Field(30, ge=1)
     sources: list[str] | None = None
 
     _kb_share: float | None = PrivateAttr(default=None)
+    _vocabulary: Vocabulary | None = PrivateAttr(default=None)
     _executor: ThreadPoolExecutor | None = PrivateAttr(default=None)
 
-    def _weights(self, query: str) -> tuple[float, float]:
-        """(bm25, dense) weights; swapped when the query is written in another script than the documents."""
+    def _documents_share(self) -> float | None:
+        """Share of CJK letters in the documents (from a sample, read once)."""
         if self._kb_share is None and self.store is not None:
             sample = self.store.lexical.sample_texts(200)
             self._kb_share = cjk_share(" ".join(sample)) if sample else None
-        if self._kb_share is not None and abs(cjk_share(query) - self._kb_share) > 0.5:
-            return self.dense_weight, self.bm25_weight
-        return self.bm25_weight, self.dense_weight
+        return self._kb_share
 
-    def _bm25(self, query: str, fetch: int, sources: list[str] | None) -> list[Document]:
-        hits = self.store.lexical.search(query, k=fetch, sources=sources)
+    def _cross_script(self, query: str) -> bool:
+        """Whether the query is written in another script than the documents (English over Chinese)."""
+        share = self._documents_share()
+        return share is not None and abs(cjk_share(query) - share) > 0.5
+
+    def _translated(self, query: str) -> str:
+        """An English query over Chinese documents also searches the Chinese words the knowledge base has for
+        its English words (CC-CEDICT, see :mod:`ragkit.bilingual`)."""
+        if not self._cross_script(query) or (self._documents_share() or 0) < 0.5:
+            return query
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(self.store.lexical)
+        added = self._vocabulary.translate(query)
+        return query + " " + " ".join(added) if added else query
+
+    def _bm25(self, query: str, fetch: int, sources: list[str] | None, *, translate: bool = True) -> list[Document]:
+        hits = self.store.lexical.search(self._translated(query) if translate else query, k=fetch, sources=sources)
         return [Document(h.text, metadata=dict(h.metadata, score=h.score), id=h.chunk_id) for h in hits]
 
     def _dense(self, query: str, fetch: int, sources: list[str] | None) -> list[Document]:
@@ -111,19 +129,31 @@ class HybridRetriever(BaseRetriever):
             return _ranked(self._dense(query, fetch, sources)[:k], "dense_rank")
         # SQLite, numpy and Chroma release the GIL: both searches run at once on two cores
         dense = self._pool().submit(self._dense, query, fetch, sources)
-        return self._fuse(query, self._bm25(query, fetch, sources), dense.result())[:k]
+        rankings = [("bm25_rank", self.bm25_weight, self._bm25(query, fetch, sources))]
+        if self.names_weight and (names := self._names(query)):
+            rankings.append(("names_rank", self.names_weight, self._bm25(names, fetch, sources, translate=False)))
+        rankings.append(("dense_rank", self.dense_weight, dense.result()))
+        return self._fuse(rankings)[:k]
+
+    def _names(self, query: str) -> str:
+        """The names of a query (identifiers, Latin-script names, the knowledge base's learned names), as a
+        second BM25 query: a rare name should find its chunks whatever else the question says."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(self.store.lexical)
+        found = analyze(query, self._vocabulary.names())
+        return " ".join(surface(query, key) for key in found.entities + found.names)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-dense")
         return self._executor
 
-    def _fuse(self, query: str, bm25: list[Document], dense: list[Document]) -> list[Document]:
-        w_bm25, w_dense = self._weights(query)
+    def _fuse(self, rankings: list[tuple[str, float, list[Document]]]) -> list[Document]:
+        """Weighted reciprocal rank fusion of (name, weight, ranked documents) lists."""
         scores: dict[str, float] = {}
         docs: dict[str, Document] = {}
         ranks: dict[str, dict[str, int]] = {}
-        for name, weight, hits in (("bm25_rank", w_bm25, bm25), ("dense_rank", w_dense, dense)):
+        for name, weight, hits in rankings:
             for rank, doc in enumerate(hits, start=1):
                 scores[doc.id] = scores.get(doc.id, 0.0) + weight / (self.rrf_k + rank)
                 docs.setdefault(doc.id, doc)

@@ -1,12 +1,19 @@
-"""BM25 tokens: jieba words over lower-cased text, with a dictionary of the field's terms.
+"""BM25 tokens: Latin-script names kept whole (with their parts), jieba words for the rest, lower case.
+
+A Latin-script name with digits, dots, hyphens or slashes (``ChatGLM2-6B``, ``GPT-3.5-turbo``, ``sources.list``,
+``/etc/apt``) is one token, followed by its parts (``chatglm2``, ``6b``, ``chatglm``), so a query that writes
+the name differently still matches. Everything else goes through jieba, with a small shipped seed of field terms
+and the user's dictionary. A knowledge base's own terms (learned at ingest, see :mod:`ragkit.terms`) are not
+part of the tokens: they are searched as phrases of these tokens, so learning new terms never changes the index.
 
 >>> tok = Tokenizer()
->>> tok("ChatGLM-6B 在 7G 显存下微调 GPT-4")
-['chatglm', '6b', '7g', '显存', '下', '微调', 'gpt-4', 'gpt', '4']
+>>> tok("ChatGLM2-6B 在 7G 显存下微调 GPT-4")
+['chatglm2-6b', 'chatglm2', '6b', 'chatglm', '7g', '显存', '下', '微调', 'gpt-4', 'gpt', '4']
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -15,15 +22,20 @@ from importlib import resources
 from pathlib import Path
 
 _WORD = re.compile(r"\w", re.UNICODE)
-_PARTS = re.compile(r"[-_.+/]")
+# a run of ASCII letters/digits, joined by - _ . + / # (a trailing + or # kept: C++, C#)
+_LATIN = re.compile(r"[A-Za-z0-9]+(?:[-_.+/#][A-Za-z0-9]+)*[+#]*")
+_PART = re.compile(r"\d+(?:\.\d+)+|[a-z0-9]+")
+_NAME_VERSION = re.compile(r"^([a-z]{2,})\d")  # chatglm2 -> chatglm
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+TOKENIZER_VERSION = "3"  # bump when the rules change: stored indexes are re-tokenized (no re-embedding)
 
 STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 或 也 都 就 而 被 把 对 于 为 以 之 其 这 那 这个 那个 有 个 吗 呢 啊 吧 着 过 从 到 又 将
     什么 哪 哪些 哪个 哪家 哪种 怎么 怎样 如何 多少 多大 多长 几 是否 为什么 谁 呢 么 时候 什么时候 可以 能 会 一个 我们 你们 他们 它 它们
     a an the of to in on at by for with from as is are was were be been being do does did what which who whom whose
     when where why how and or not it its this that these those there their they them he she his her i you your we our
-    has have had can could should would will shall may might about into than then so such""".split()
+    has have had can could should would will shall may might about into than then so such many much s t d ll re ve m
+    does""".split()
 )
 
 
@@ -50,9 +62,26 @@ def _shipped_terms(names_only: bool) -> tuple[str, ...]:
 
 
 def default_terms(*, names_only: bool = False) -> list[str]:
-    """The field's terms shipped with ragkit (``ragkit/data/terms.txt``, read once); ``names_only``: models,
+    """The small seed of field terms shipped with ragkit (``ragkit/data/terms.txt``, read once); ``names_only``:
     products and companies, not concepts."""
     return list(_shipped_terms(names_only))
+
+
+def latin_tokens(span: str) -> list[str]:
+    """A Latin-script span as a whole token and its parts (lower case, stopwords left out).
+
+    >>> latin_tokens("GPT-3.5-turbo"), latin_tokens("Qwen2.5"), latin_tokens("LLaMA")
+    (['gpt-3.5-turbo', 'gpt', '3.5', 'turbo'], ['qwen2.5', 'qwen2', '5', 'qwen'], ['llama'])
+    """
+    word = span.lower()
+    out = [] if word in STOPWORDS else [word]
+    if not _NUMBER.match(word):
+        parts = [p for p in _PART.findall(word) if p != word]
+        out += [p for p in parts if p not in STOPWORDS]
+        for part in [word, *parts]:
+            if (m := _NAME_VERSION.match(part)) and m.group(1) not in out:
+                out.append(m.group(1))
+    return list(dict.fromkeys(out))
 
 
 class Tokenizer:
@@ -75,13 +104,29 @@ class Tokenizer:
         lines = Path(self._user_dict).read_text(encoding="utf-8").splitlines()
         return [line.split()[0].lower() for line in lines if line.strip() and not line.startswith("#")]
 
-    def __call__(self, text: str) -> list[str]:
-        out: list[str] = []
+    @property
+    def signature(self) -> str:
+        """Changes whenever the tokens of some text could change (rules, seed terms, user dictionary)."""
+        digest = hashlib.sha1("\n".join([TOKENIZER_VERSION, *self._terms, *self._user_terms()]).encode("utf-8"))
+        return digest.hexdigest()[:16]
+
+    def words(self, text: str) -> list[str]:
+        """jieba words of a text without Latin-script spans (lower case, punctuation and stopwords left out)."""
+        out = []
         for word in self._cutter().cut(text.lower(), HMM=True):
             word = word.strip()
-            if not word or not _WORD.search(word) or word in STOPWORDS:
-                continue
-            out.append(word)
-            if _PARTS.search(word) and not _NUMBER.match(word):
-                out.extend(p for p in _PARTS.split(word) if p and p not in STOPWORDS)
+            if word and _WORD.search(word) and word not in STOPWORDS:
+                out.append(word)
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        position = 0
+        for match in _LATIN.finditer(text):
+            if match.start() > position:
+                out += self.words(text[position : match.start()])
+            out += latin_tokens(match.group())
+            position = match.end()
+        if position < len(text):
+            out += self.words(text[position:])
         return out

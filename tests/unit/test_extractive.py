@@ -3,6 +3,7 @@ from langchain_core.messages import HumanMessage
 
 from ragkit.prompts import NOT_FOUND, answer_prompt, format_passages
 from ragkit.providers import make_chat_model, make_embeddings
+from ragkit.extractive import answer as answer_module
 from ragkit.providers import extractive
 from ragkit.providers.extractive import ExtractiveChatModel, entities, sentences_of
 
@@ -42,7 +43,22 @@ def test_abstains_when_nothing_covers_the_question():
 def test_no_passages_means_no_answer_in_the_question_language():
     model = ExtractiveChatModel()
     assert model.invoke([HumanMessage("What is RLHF?")]).content == NOT_FOUND["en"]
-    assert model.invoke([HumanMessage("你好")]).content == NOT_FOUND["zh"]
+    assert model.invoke([HumanMessage("你好")]).content == extractive.NEEDS_PASSAGES["zh"]  # no question to answer
+
+
+def test_a_users_own_prompt_is_read_too():
+    """A prompt that is not ragkit's (plain joined context, "Q:" labels) still gets an answer, not a silent
+    abstention."""
+    model = ExtractiveChatModel()
+    context = "\n\n".join(d.page_content for d in DOCS)
+    for prompt in (f"Answer from the context.\n\nContext:\n{context}\n\nQ: LangChain 的作者是谁？\nA:",
+                   f"{context}\n\nLangChain 的作者是谁？",
+                   f"根据资料回答。\n{context}\n\n问：LangChain 的作者是谁？"):
+        assert "Harrison Chase" in model.invoke([HumanMessage(prompt)]).content
+    from langchain_core.messages import SystemMessage
+
+    assert "Harrison Chase" in model.invoke([SystemMessage(f"Context:\n{context}"),
+                                             HumanMessage("Question: LangChain 的作者是谁？")]).content
 
 
 def test_streaming_gives_the_same_text_and_whole_markers():
@@ -73,24 +89,25 @@ def test_english_words_count_as_found_through_their_chinese_equivalents(monkeypa
                      "在 github 上开源以后迅速流行，吸引了大量开发者的兴趣和投资者的青睐，也由此转变为一家初创公司。",
                      metadata={"source": "b.md", "heading": "LangChain"})]
 
-    def answer(question: str) -> str:  # no embeddings: the glossary alone
+    def answer(question: str) -> str:  # no embeddings: the bilingual dictionary alone
         prompt = answer_prompt("en").invoke({"passages": format_passages(docs), "question": question, "history": []})
         return ExtractiveChatModel().invoke(prompt).content
 
-    assert "Harrison Chase" in answer("Who is the author of LangChain?")
-    monkeypatch.setattr(extractive, "glossary", dict)  # without it, "author" is found nowhere
+    found = answer("Who is the author of LangChain?")
+    assert found.startswith("The documents say (in Chinese): ") and "Harrison Chase" in found
+    monkeypatch.setattr(answer_module, "_chinese", lambda word: [])  # without it, "author" is found nowhere
     assert "Harrison Chase" not in answer("Who is the author of LangChain?")
 
 
 def test_sentences_join_wrapped_lines_and_skip_headings():
     body = "## 标题\n\n现在的 ChatGPT 支持最长达 32,000 个字符，知识截止日期是 2021 年 9 月，它可以执行各种任务，\n包括代码编写。\n- 列表项一\n| a | b |"
     texts = [s.text for s in sentences_of(1, "", body)]
-    assert texts[0].endswith("包括代码编写。") and "列表项一" in texts and "| a | b |" in texts
+    assert texts[0].endswith("包括代码编写。") and "列表项一" in texts and "a | b" in texts
     assert not any("标题" in t for t in texts)
 
 
 def test_entities():
-    assert entities("How many parameters does Grok-1 have?") == ["grok-1"]
+    assert entities("How many parameters does Grok-1 have?") == ["grok1"]
     assert entities("LLaMA 65B 需要多少显存？") == ["llama65b"]
     assert entities("大语言模型是什么？") == []
 

@@ -14,6 +14,7 @@ install).
 from __future__ import annotations
 
 import importlib
+import inspect
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -138,16 +139,19 @@ def make_embeddings(spec: str, options: ProviderOptions | None = None) -> Embedd
 
 def make_chat_model(
     spec: str, options: ProviderOptions | None = None, *, embeddings: Embeddings | None = None,
-    temperature: float | None = None,
+    temperature: float | None = None, vocabulary: object | None = None,
 ) -> BaseChatModel:
     """Build the chat model named by ``spec``. Cheap: keys are checked here, nothing is called.
 
-    ``embeddings`` lets the extractive model compare sentences across languages; ``temperature`` is passed
-    to generative models.
+    ``embeddings`` lets the extractive model compare sentences across languages, ``vocabulary`` (a knowledge
+    base's :class:`ragkit.terms.Vocabulary`) gives it the base's word statistics and names; ``temperature`` is
+    passed to generative models. Providers that have no use for one of them ignore it.
     """
     provider, model = chat_provider(spec)
     module = _import_provider(provider)
-    return module.chat_model(model, options or ProviderOptions(), embeddings=embeddings, temperature=temperature)
+    extra = {"vocabulary": vocabulary} if "vocabulary" in inspect.signature(module.chat_model).parameters else {}
+    return module.chat_model(model, options or ProviderOptions(), embeddings=embeddings, temperature=temperature,
+                             **extra)
 
 
 def is_generative(spec: str) -> bool:

@@ -1,0 +1,361 @@
+"""The extractive answerer: pick the answer unit of the passages that holds what was asked, or abstain.
+
+For every candidate (a sentence or two, a list item, a table row, a code line; see :mod:`.units`):
+
+* **coverage**: the share of the question's words found in the candidate, its section heading and (for a table
+  row) the table's header, weighted by how rare each word is in the knowledge base (a word the knowledge base
+  never uses weighs most: a question about something it does not know is not covered by generic words). An
+  English word over Chinese text counts as found through its Chinese equivalents (CC-CEDICT, see
+  :mod:`ragkit.bilingual`).
+* **scope**: the names the question is about (and its version numbers) must be in the candidate, its heading,
+  its table row or the paragraph before it; a candidate about something else is not an answer.
+* **shape**: when the question asks for a kind of answer with a shape (a number, a date, a price, a score, a
+  command, a path, a port, a package...), the candidate must hold one, not counting the question's own names.
+* **meaning**: multilingual embedding similarity to the question, for the best candidates.
+
+The best candidate that passes scope and shape is the answer when its score clears ``min_score``; otherwise the
+answerer abstains. A table row is answered as a sentence naming the row and the column asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ragkit.extractive.question import KINDS, Query, analyze, entity_key, holds_kind, name_pattern, surface
+from ragkit.bilingual import forms as english_forms
+from ragkit.extractive.units import Unit, units_of, windows
+from ragkit.prompts import lang_of
+from ragkit.terms import heading_title, latin_name
+
+_CLAUSE = re.compile(r"[^，,：:（(]+[，,：:]?|[（(][^）)]*[）)][，,]?")
+_ENGLISH_WORD = re.compile(r"[a-z][a-z-]*[a-z]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_END = ("。", "！", "？", ".", "!", "?", "；", ";")
+QUOTED_IN = {("en", "zh"): "The documents say (in Chinese): ", ("zh", "en"): "资料原文（英文）："}
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What the answerer may know of the knowledge base beyond the passages (all optional)."""
+
+    frequencies: Callable[[Sequence[str]], dict[str, int]] | None = None
+    size: int = 0
+    names: tuple[str, ...] = ()
+    chinese_for: Callable[[str], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    units: tuple[Unit, ...]
+
+    @property
+    def first(self) -> Unit:
+        return self.units[0]
+
+    @property
+    def text(self) -> str:
+        return "".join(u.text for u in self.units)
+
+    @property
+    def shape_text(self) -> str:
+        """What is checked for the kind of answer: the text; a row's cells each read against their header."""
+        unit = self.first
+        if unit.kind == "row" and unit.header:
+            return "\n".join(f"{h}：{c}" for h, c in zip(unit.header, unit.cells, strict=True) if c)
+        return self.text
+
+    @property
+    def scope(self) -> str:
+        """Where the names it is about may stand: itself, its heading, its block before it, its table header."""
+        unit = self.first
+        return " ".join([self.text, unit.heading, unit.context, " ".join(unit.header)])
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # without the citation marker
+    passage: int
+    score: float
+    kind: str
+
+
+class Answerer:
+    """Deterministic extractive answers (see the module docstring)."""
+
+    def __init__(self, tokenize: Callable[[str], list[str]], *, embeddings: Embeddings | None = None,
+                 knowledge: Knowledge | None = None, min_score: float = 0.45, min_said: float = 0.5,
+                 min_said_across: float = 0.4, max_chars: int = 160, semantic_weight: float = 0.5,
+                 shortlist: int = 12) -> None:
+        self.tokenize, self.embeddings, self.knowledge = tokenize, embeddings, knowledge or Knowledge()
+        self.min_score, self.min_said, self.min_said_across = min_score, min_said, min_said_across
+        self.max_chars = max_chars
+        self.trace: list[str] | None = None  # a list collects why candidates were passed over (debugging)
+        self.semantic_weight, self.shortlist = semantic_weight, shortlist
+
+    # -- the question's words and how much each weighs
+    def _terms(self, query: Query, cross: bool) -> dict[str, tuple[str, ...]]:
+        """Question word -> the strings that count as finding it (itself, or its Chinese words)."""
+        terms: dict[str, tuple[str, ...]] = {}
+        for token in self.tokenize(query.text):
+            english = _ENGLISH_WORD.fullmatch(token) is not None
+            forms = tuple(f for f in dict.fromkeys(english_forms(token)) if len(f) >= 4) if english else ()
+            if cross and english:
+                chinese = self.knowledge.chinese_for(token) if self.knowledge.chinese_for else _chinese(token)
+                terms[token] = (token, *forms, *chinese)
+            else:
+                terms[token] = (token, *forms)
+        return terms
+
+    def _weights(self, terms: dict[str, tuple[str, ...]], candidates: list[Candidate]) -> dict[str, float]:
+        """IDF of each question word in the knowledge base (in the passages when the answerer has no knowledge
+        base); a word found through translations weighs like its most common translation. A word the knowledge
+        base never uses weighs nothing: no passage can hold it (unknown names are judged apart)."""
+        if self.knowledge.frequencies is not None and self.knowledge.size:
+            n = self.knowledge.size
+            surfaces = [s for forms in terms.values() for s in forms]
+            df = self.knowledge.frequencies([t for s in surfaces for t in self.tokenize(s)])
+            weights = {}
+            for term, forms in terms.items():
+                counts = [min((df.get(t, 0) for t in self.tokenize(f)), default=0) for f in forms]
+                weights[term] = math.log(1 + n / (1 + max(counts))) if max(counts) else 0.0
+            return weights
+        texts = [c.text + c.first.heading for c in candidates]
+        return {term: math.log(1 + len(texts) / (1 + sum(any(f in t.lower() for f in forms) for t in texts)))
+                for term, forms in terms.items()}
+
+    def _unknown_names(self, query: Query, weights: dict[str, float]) -> list[str]:
+        """Chinese proper nouns of the question (jieba's part of speech: person, place, organisation, other
+        name) that the knowledge base never mentions: a question about something it does not know."""
+        if self.knowledge.frequencies is None or query.lang != "zh":
+            return []
+        from ragkit.extractive.pos import proper_nouns
+
+        return [w for w in proper_nouns(query.text) if weights.get(w.lower()) == 0.0]
+
+    # -- the answer
+    def answer(self, question: str, passages: dict[int, tuple[str, str]]) -> tuple[Answer | None, dict[str, float]]:
+        """The answer to ``question`` from ``passages`` ({n: (heading, body)}), or None to abstain."""
+        query = analyze(question, self.knowledge.names)
+        units = [u for n, (heading, body) in passages.items() for u in units_of(n, heading, body)]
+        whole = {n: f"{heading} {body}" for n, (heading, body) in passages.items()}
+        absent = [e for e in query.entities + query.versions if not any(_mentions(t, e) for t in whole.values())]
+        if not units or absent:
+            return None, {"missing": len(absent)}
+        known_names = [w for w in query.names if any(_mentions(t, w) for t in whole.values())]
+        cross = lang_of(question) != lang_of(" ".join(u.text for u in units[:30]))
+        terms = self._terms(query, cross)
+        candidates = [Candidate(c) for c in windows(units, self.max_chars)]
+        weights = self._weights(terms, candidates)
+        if unknown := self._unknown_names(query, weights):
+            return None, {"unknown_names": len(unknown)}
+        total = sum(weights.values()) or 1.0
+        # what is asked about the names: the question's other words ("上下文窗口" in "Qwen-14B 的上下文窗口有多长？")
+        name_tokens = {t for key in query.entities + query.names + query.versions
+                       for t in self.tokenize(surface(query.text, key))}
+        attributes = [t for t in terms if t not in name_tokens]
+        attribute_total = sum(weights[t] for t in attributes)
+        focus = self._focus(query, query.entities or known_names, whole)
+        shaped = query.shaped()
+        lexical = np.full(len(candidates), -np.inf)
+        attribute = np.zeros(len(candidates))
+        for i, candidate in enumerate(candidates):
+            if any(not _mentions(candidate.scope, e) for e in focus + query.versions):
+                self._note(candidate, "not about the focus name")
+                continue  # about something else
+            if shaped and not any(holds_kind(k, candidate.shape_text, query) for k in shaped):
+                self._note(candidate, "no answer of the asked kind")
+                continue  # about the right thing, but without the kind of answer asked for
+            if query.versions and not _versions_own_answer(candidate.text, query, shaped):
+                self._note(candidate, "the value belongs to another version")
+                continue  # "于 2019 年发布 1.0 版，现已更新到 4.0 版本": the date is not 4.0's
+            found = (candidate.text + " " + candidate.first.heading + " " + " ".join(candidate.first.header)).lower()
+            hits = {t for t, forms in terms.items() if any(f in found for f in forms)}
+            attribute[i] = sum(weights[t] for t in attributes if t in hits) / attribute_total if attribute_total else 1.0
+            lexical[i] = (sum(weights[t] for t in hits) / total
+                          + 0.15 * sum(holds_kind(k, candidate.shape_text, query) for k in query.kinds - {"definition"})
+                          + 0.15 * bool(query.kinds & {"name", "organization", "person"} and _new_name(candidate, query))
+                          + 0.02 / (1 + candidate.first.passage) - 0.05 * (len(candidate.units) - 1)
+                          - 0.2 * max(0.0, len(candidate.text) / self.max_chars - 1))
+        if not np.isfinite(lexical).any():
+            return None, {"candidates": 0}
+        meaning = self._meaning(query.text, candidates, lexical, cross)
+        # a candidate must say something of what was asked: the question's other words it holds and its
+        # similarity in meaning, together (both are weaker across languages)
+        said = attribute + meaning >= (self.min_said_across if cross else self.min_said)
+        scores = np.where(said, lexical + (1.0 if cross else self.semantic_weight) * np.maximum(meaning, 0), -np.inf)
+        if self.trace is not None:
+            for i in np.argsort(-np.where(np.isfinite(lexical), lexical, -9))[:8]:
+                self._note(candidates[i], f"lexical {lexical[i]:.2f} attribute {attribute[i]:.2f} meaning "
+                                          f"{meaning[i]:.2f} score {scores[i]:.2f}")
+        best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]) or scores[best] < self.min_score:
+            return None, {"score": round(float(scores[best]), 3) if np.isfinite(scores[best]) else 0.0}
+        chosen = candidates[best]
+        text = self._format(query, chosen, units, terms)
+        return Answer(text, chosen.first.passage, float(scores[best]), chosen.first.kind), {
+            "score": round(float(scores[best]), 3), "attribute": round(float(attribute[best]), 3),
+            "meaning": round(float(meaning[best]), 3), "lexical": round(float(lexical[best]), 3), "cross": cross}
+
+    def _focus(self, query: Query, names: list[str], whole: dict[int, str]) -> list[str]:
+        """The name an answer must be about: the rarest of the question's names (in the knowledge base, else in
+        the passages); "OpenAI 的 API 对比表里 GPT-3.5-turbo-instruct 的上下文" is about GPT-3.5-turbo-instruct. A
+        name the question rules out ("GPT-Neo（不是 GPT-NeoX）") is never the focus."""
+        names = [n for n in names if n not in query.excluded]
+        if len(names) <= 1:
+            return names
+        if self.knowledge.frequencies is not None and self.knowledge.size:
+            tokens = {n: (self.tokenize(surface(query.text, n)) or [n])[0] for n in names}
+            df = self.knowledge.frequencies(list(tokens.values()))
+            rarity = {n: df.get(tokens[n], 0) for n in names}
+        else:
+            rarity = {n: sum(_mentions(t, n) for t in whole.values()) for n in names}
+        return [min(names, key=lambda n: (rarity[n] or 10**9, names.index(n)))]
+
+    def _note(self, candidate: Candidate, why: str) -> None:
+        if self.trace is not None:
+            self.trace.append(f"[{candidate.first.passage}] {why}: {candidate.text[:70]}")
+
+    def _meaning(self, question: str, candidates: list[Candidate], lexical: np.ndarray, cross: bool) -> np.ndarray:
+        """Embedding similarity of the best lexical candidates to the question (more of them across languages);
+        0 for the others and without embeddings."""
+        out = np.zeros(len(candidates))
+        if self.embeddings is None:
+            return out
+        ranked = [i for i in np.argsort(-lexical) if np.isfinite(lexical[i])]
+        shortlist = ranked[: (2 * self.shortlist if cross else self.shortlist)]
+        vectors = np.asarray(self.embeddings.embed_documents(
+            [question] + [candidates[i].text + " " + heading_title(candidates[i].first.heading) for i in shortlist]))
+        sims = vectors[1:] @ vectors[0] / (np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]) + 1e-9)
+        out[shortlist] = sims
+        return out
+
+    # -- what is said
+    def _format(self, query: Query, chosen: Candidate, units: list[Unit], terms: dict[str, tuple[str, ...]]) -> str:
+        unit = chosen.first
+        if unit.kind == "row":
+            text = _read_row(query, unit, terms)
+        elif unit.kind == "code":
+            text = f"`{unit.text}`"
+        else:
+            text = self._trim(query, "".join(u.text for u in _continue_list(chosen.units, units, self.max_chars)),
+                              terms)
+            title = heading_title(unit.heading)
+            if "name" in query.kinds and title and entity_key(title) not in entity_key(text):
+                text = f"{title}：{text}"  # "which model?": its name is the section's title
+        prefix = QUOTED_IN.get((query.lang, "zh" if len(_CJK.findall(text)) >= 2 else "en"), "")
+        return prefix + text
+
+    def _trim(self, query: Query, text: str, terms: dict[str, tuple[str, ...]]) -> str:
+        """A long sentence is cut to the window of clauses around its best clause."""
+        if len(text) <= self.max_chars:
+            return text
+        clauses = [m.group() for m in _CLAUSE.finditer(text) if m.group().strip()]
+        if len(clauses) < 2:
+            return text[: self.max_chars]
+        value = [sum(any(f in c.lower() for f in forms) for forms in terms.values())
+                 + sum(holds_kind(k, c, query) for k in query.shaped()) for c in clauses]
+        lo = hi = int(np.argmax(value))
+        while True:
+            grow = [i for i in (lo - 1, hi + 1) if 0 <= i < len(clauses)]
+            grow = [i for i in grow if sum(len(c) for c in clauses[min(lo, i) : max(hi, i) + 1]) <= self.max_chars]
+            if not grow:
+                break
+            pick = max(grow, key=lambda i: (value[i], -abs(i - lo)))
+            lo, hi = min(lo, pick), max(hi, pick)
+        window = "".join(clauses[lo : hi + 1]).strip().rstrip("，,：:")
+        return window if window.endswith(_END) else window + "……"
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*|[“「『《\"]([^”」』》\"]{2,20})[”」』》\"]")
+
+
+def _new_name(candidate: Candidate, query: Query) -> bool:
+    """Whether the candidate names something the question does not (the answer to "which model?")."""
+    asked = {entity_key(n) for n in query.entities + query.names} | {entity_key(w) for w in query.text.split()}
+    for match in _NAME.finditer(candidate.text):
+        word = match.group(1) or match.group()
+        key = entity_key(word)
+        if len(key) >= 2 and key not in asked and (match.group(1) or word[0].isupper() or latin_name(word)):
+            return True
+    return False
+
+
+_VERSION_MENTION = re.compile(r"(?<![\w.])[vV]?\d+(?:\.\d+)+(?![\w.])|(?<![\w.])[vV]\d+(?![\w.])")
+
+
+def _mentions(text: str, key: str) -> bool:
+    """Whether ``text`` names ``key`` (a name key or a version number) as a whole: "GPT-Neo" is not in
+    "GPT-NeoX", "ChatGLM" is not in "ChatGLM2" but is in "ChatGLM-6B"; Chinese names are found inside words."""
+    if _CJK.search(key):
+        return key in entity_key(text)
+    if re.fullmatch(r"[\d.]+", key):  # a version number: V3.5, 3.5 版
+        return re.search(rf"(?<![\d.]){re.escape(key)}(?![\d.]|\d)", text) is not None
+    return re.search(rf"(?<![A-Za-z0-9.]){name_pattern(key)}(?![A-Za-z0-9]|\.\d)", text, flags=re.I) is not None
+
+
+def _versions_own_answer(text: str, query: Query, shaped: frozenset[str]) -> bool:
+    """Whether an answer of the asked kind stands nearer to an asked version number than to any other version
+    ("于 2019 年发布 1.0 版，现已更新到 4.0 版本": 2019 belongs to 1.0, not to the 4.0 that was asked about)."""
+    mentions = [(m.start(), m.group().lstrip("vV")) for m in _VERSION_MENTION.finditer(text)]
+    if not any(v in query.versions for _, v in mentions):
+        return False
+    if not shaped or len({v for _, v in mentions}) < 2:
+        return True
+    values = [m.start() for kind in shaped for m in re.finditer(KINDS[kind][1], text) if KINDS[kind][1] is not None]
+    for position in values:
+        nearest = min(mentions, key=lambda m: abs(m[0] - position))
+        if nearest[1] in query.versions:
+            return True
+    return False
+
+
+def _chinese(word: str) -> list[str]:
+    from ragkit.bilingual import to_chinese
+
+    return [zh for zh, _ in to_chinese(word, limit=4)]
+
+
+def _continue_list(chosen: tuple[Unit, ...], units: list[Unit], max_chars: int) -> tuple[Unit, ...]:
+    """A sentence that announces a list ("由以下 6 个模块组成：") takes the items that follow it."""
+    last = chosen[-1]
+    if last.kind != "sentence" or not last.text.rstrip().endswith(("：", ":")):
+        return chosen
+    out = list(chosen)
+    for unit in units:
+        if unit.passage != last.passage or unit.position <= last.position:
+            continue
+        if unit.kind not in ("item", "sentence") or sum(len(u.text) for u in out) + len(unit.text) > 2 * max_chars:
+            break
+        out.append(unit)
+    return tuple(out)
+
+
+def _read_row(query: Query, row: Unit, terms: dict[str, tuple[str, ...]]) -> str:
+    """A table row read against its header: "<row name> 的 <column>：<value>", or every column when the question
+    does not pick one."""
+    cells, header = list(row.cells), list(row.header)
+    if not header:
+        return " | ".join(c for c in cells if c)
+    names = query.entities + query.names
+    key = next((j for j, c in enumerate(cells) if any(n in entity_key(c) for n in names)), 0)
+
+    def fit(j: int) -> float:
+        head = header[j].lower()
+        hits = sum(any(f in head for f in forms) for forms in terms.values())
+        shape = sum(holds_kind(k, cells[j], query) for k in query.shaped())
+        return hits + 0.5 * shape if cells[j] else -1.0
+
+    ranked = sorted((j for j in range(len(cells)) if j != key), key=fit, reverse=True)
+    name = cells[key]
+    if ranked and fit(ranked[0]) >= 1 and (len(ranked) == 1 or fit(ranked[0]) > fit(ranked[1])):
+        j = ranked[0]
+        return f"{name} 的{header[j]}：{cells[j]}。" if query.lang == "zh" else f"{name}, {header[j]}: {cells[j]}."
+    pairs = [f"{header[j]}：{cells[j]}" if query.lang == "zh" else f"{header[j]}: {cells[j]}"
+             for j in range(len(cells)) if j != key and cells[j]]
+    return f"{name}：{'；'.join(pairs)}。" if query.lang == "zh" else f"{name}: {'; '.join(pairs)}."
