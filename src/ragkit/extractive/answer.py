@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ragkit.extractive.question import KINDS, Query, analyze, entity_key, holds_kind, name_pattern, surface
+from ragkit.extractive.question import KINDS, Query, analyze, category, entity_key, holds_kind, name_pattern, surface
 from ragkit.bilingual import forms as english_forms
 from ragkit.extractive.units import Unit, units_of, windows
 from ragkit.prompts import lang_of
@@ -129,14 +129,23 @@ class Answerer:
         return {term: math.log(1 + len(texts) / (1 + sum(any(f in t.lower() for f in forms) for t in texts)))
                 for term, forms in terms.items()}
 
-    def _unknown_names(self, query: Query, weights: dict[str, float]) -> list[str]:
-        """Chinese proper nouns of the question (jieba's part of speech: person, place, organisation, other
-        name) that the knowledge base never mentions: a question about something it does not know."""
-        if self.knowledge.frequencies is None or query.lang != "zh":
+    @staticmethod
+    def _proper_nouns(query: Query) -> list[str]:
+        if query.lang != "zh":
             return []
         from ragkit.extractive.pos import proper_nouns
 
-        return [w for w in proper_nouns(query.text) if weights.get(w.lower()) == 0.0]
+        return [entity_key(w) for w in proper_nouns(query.text)]
+
+    @staticmethod
+    def _unknown_names(query: Query, passages: Sequence[str]) -> list[str]:
+        """Chinese proper nouns of the question (jieba's part of speech: person, place, organisation, other
+        name) that no passage mentions: a question about something the passages do not know."""
+        if query.lang != "zh":
+            return []
+        from ragkit.extractive.pos import proper_nouns
+
+        return [w for w in proper_nouns(query.text) if not any(w in p for p in passages)]
 
     # -- the answer
     def answer(self, question: str, passages: dict[int, tuple[str, str]]) -> tuple[Answer | None, dict[str, float]]:
@@ -152,7 +161,7 @@ class Answerer:
         terms = self._terms(query, cross)
         candidates = [Candidate(c) for c in windows(units, self.max_chars)]
         weights = self._weights(terms, candidates)
-        if unknown := self._unknown_names(query, weights):
+        if unknown := self._unknown_names(query, list(whole.values())):
             return None, {"unknown_names": len(unknown)}
         total = sum(weights.values()) or 1.0
         # what is asked about the names: the question's other words ("上下文窗口" in "Qwen-14B 的上下文窗口有多长？")
@@ -160,8 +169,10 @@ class Answerer:
                        for t in self.tokenize(surface(query.text, key))}
         attributes = [t for t in terms if t not in name_tokens]
         attribute_total = sum(weights[t] for t in attributes)
-        focus = self._focus(query, query.entities or known_names, whole)
+        focus = self._focus(query, query.entities or known_names or self._proper_nouns(query), whole)
         shaped = query.shaped()
+        asked_for = category(query.text)
+        asked_forms = (asked_for, *(terms.get(asked_for, ()) if asked_for else ())) if asked_for else ()
         lexical = np.full(len(candidates), -np.inf)
         attribute = np.zeros(len(candidates))
         for i, candidate in enumerate(candidates):
@@ -174,12 +185,21 @@ class Answerer:
             if query.versions and not _versions_own_answer(candidate.text, query, shaped):
                 self._note(candidate, "the value belongs to another version")
                 continue  # "于 2019 年发布 1.0 版，现已更新到 4.0 版本": the date is not 4.0's
+            if shaped and len(candidate.units) > 1 and attributes and not any(
+                    any(holds_kind(k, u.text, query) for k in shaped)
+                    and any(f in u.text.lower() for t in attributes for f in terms[t]) for u in candidate.units):
+                self._note(candidate, "the value and what was asked stand in different sentences")
+                continue
             found = (candidate.text + " " + candidate.first.heading + " " + " ".join(candidate.first.header)).lower()
-            hits = {t for t, forms in terms.items() if any(f in found for f in forms)}
+            scope = candidate.scope.lower()  # the names it is about may stand in the paragraph before it
+            hits = {t for t, forms in terms.items()
+                    if any(f in (scope if t in name_tokens else found) for f in forms)}
             attribute[i] = sum(weights[t] for t in attributes if t in hits) / attribute_total if attribute_total else 1.0
             lexical[i] = (sum(weights[t] for t in hits) / total
                           + 0.15 * sum(holds_kind(k, candidate.shape_text, query) for k in query.kinds - {"definition"})
                           + 0.15 * bool(query.kinds & {"name", "organization", "person"} and _new_name(candidate, query))
+                          + 0.15 * bool(asked_forms and any(f in candidate.text.lower() for f in asked_forms)
+                                        and _new_name(candidate, query))
                           + 0.02 / (1 + candidate.first.passage) - 0.05 * (len(candidate.units) - 1)
                           - 0.2 * max(0.0, len(candidate.text) / self.max_chars - 1))
         if not np.isfinite(lexical).any():
@@ -276,12 +296,15 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*|[“「『《\"]
 
 
 def _new_name(candidate: Candidate, query: Query) -> bool:
-    """Whether the candidate names something the question does not (the answer to "which model?")."""
-    asked = {entity_key(n) for n in query.entities + query.names} | {entity_key(w) for w in query.text.split()}
+    """Whether the candidate names something the question does not (the answer to "which model?"): a Latin
+    name that neither holds nor is held by one of the question's, or a quoted term."""
+    asked = [entity_key(n) for n in query.entities + query.names] + [entity_key(w) for w in query.text.split()]
     for match in _NAME.finditer(candidate.text):
         word = match.group(1) or match.group()
         key = entity_key(word)
-        if len(key) >= 2 and key not in asked and (match.group(1) or word[0].isupper() or latin_name(word)):
+        if len(key) < 2 or any(key in a or a in key for a in asked if len(a) >= 2):
+            continue
+        if match.group(1) or latin_name(word) or (word[0].isupper() and len(word) >= 3):
             return True
     return False
 

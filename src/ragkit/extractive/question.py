@@ -38,7 +38,9 @@ _ENGLISH_COMMON = frozenset(
 
 # kind -> (how a question asks for it, what an answer to it looks like; None: no reliable shape)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
-    "price": (re.compile(r"多少钱|价格|定价|费用|收费|售价|价钱|付费|\bprice|\bcosts?\b|\bpay\b|\bfee", re.I),
+    "price": (re.compile(r"多少钱|(?:价格|定价|费用|收费|售价|价钱|付费|订阅费).{0,10}(?:多少|几)|(?:多少|几).{0,4}(?:美元|元|钱|美金)|"
+                         r"\bhow much\b.*\b(?:cost|pay|charge|spend)|\b(?:price|cost|fee)s? (?:of|for|per|in)\b|"
+                         r"\bwhat (?:is|was|are) the (?:\w+ )?(?:price|cost|fee)", re.I),
               re.compile(r"\d\s*(?:元|美元|美金|块|刀|dollars?|usd|rmb|cents?)|[$￥¥€][^\d\n]{0,16}\d|"
                          r"\d+(?:\.\d+)?\s*/\s*(?:月|年|month|year)", re.I)),
     "ratio": (re.compile(r"比例|比率|百分之|百分比|占比|多少倍|几倍|几分之几|\bratio|\bpercent|\bpercentage|what share|how many times",
@@ -86,7 +88,8 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
                               r"\bstand for\b|\bwhat is an?\b|\bdefin", re.I), None),
 }
 # kinds whose answers have a shape: a passage without one does not answer the question
-SHAPED = frozenset(kind for kind, (_, answer) in KINDS.items() if answer is not None and kind not in ("person",))
+SHAPED = frozenset(kind for kind, (_, answer) in KINDS.items()
+                   if answer is not None and kind not in ("person", "organization"))  # Chinese names have no shape
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,26 @@ def missing(question: str, texts: Iterable[str], names: Iterable[str] = ()) -> l
     return [e for e in query.entities + query.versions if all(e not in k for k in keys)]
 
 
+_EN_CATEGORY = re.compile(r"\b(?:which|what)\s+((?:[a-z][a-z-]*\s+){0,3}?)([a-z]+)\s+(?:is|are|was|were|did|does|do|"
+                          r"has|have|had|can|could|would|will|lets|let|makes|made|that|of|for|in|on|by|to|from|"
+                          r"said|called|named|set|reach)\b", re.I)
+_ZH_CATEGORY = re.compile(r"(?:哪|什么)(?:一)?(?:个|种|款|类|项|些)?([\u4e00-\u9fff]{2,4}?)(?:的|是|呢|？|\?|，|$)")
+
+
+def category(question: str) -> str | None:
+    """The kind of thing asked for, as the question names it: "Which technique lets..." -> "technique",
+    "用了什么位置编码？" -> "位置编码".
+
+    >>> category("Which low-precision number format did the paper show?"), category("Baichuan-13B 使用什么位置编码？")
+    ('format', '位置编码')
+    """
+    if match := _EN_CATEGORY.search(question):
+        return match.group(2).lower()
+    if match := _ZH_CATEGORY.search(question):
+        return match.group(1)
+    return None
+
+
 def analyze(question: str, names: Iterable[str] = ()) -> Query:
     """Read a question: language, names (see :class:`Query`), version numbers and the kinds of answer asked."""
     kinds = frozenset(kind for kind, (asked, _) in KINDS.items() if asked.search(question))
@@ -186,7 +209,9 @@ def analyze(question: str, names: Iterable[str] = ()) -> Query:
 
 _DATE_EXPRESSION = re.compile(r"(?:19|20)\d{2}\s*[-./]\s*\d{1,2}(?:\s*[-./]\s*\d{1,2})?|(?:19|20)\d{2}\s*年(?:\s*\d{1,2}\s*月)?"
                               r"(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\b(?:19|20)\d{2}\b")
-_NAME_VERSION = re.compile(r"[A-Za-z][A-Za-z-]*\s?[vV]?\d+(?:\.\d+)+")
+# a name's version or generation ("Gemini 1.0", "Baichuan 2", "V3.5"), not a quantity ("LLaMA 65B", "8k")
+_NAME_VERSION = re.compile(r"[A-Za-z][A-Za-z-]*\s?[vV]?\d+(?:\.\d+)*(?![\d.]*\s*(?:[A-Za-z%]|亿|万|千|倍|个))|"
+                           r"(?<![\w.])[vV]\d+(?:\.\d+)*")
 _QUANTITY = re.compile(r"(?<![A-Za-z_.\-\d])\d")
 
 
@@ -214,11 +239,10 @@ def holds_kind(kind: str, text: str, query: Query) -> bool:
     pattern = KINDS[kind][1]
     if pattern is None:
         return True
-    rest = text
+    rest = _NAME_VERSION.sub(" ", _DATE_EXPRESSION.sub(" ", text)) if kind == "number" else text
     for name in [*query.entities, *query.names, *map(entity_key, re.findall(r"[A-Za-z0-9][\w.+-]*\d[\w.+-]*", query.text))]:
         rest = re.sub(name_pattern(name), " ", rest, flags=re.I)
     if kind == "number":
-        rest = _NAME_VERSION.sub(" ", _DATE_EXPRESSION.sub(" ", rest))
         if _QUANTITY.search(rest):
             return True
         return "几" in query.text and bool(re.search(r"[一二三四五六七八九十两]+\s*(?:个|种|项|位|层|倍|款|类)", rest))
