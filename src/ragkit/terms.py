@@ -70,7 +70,7 @@ def _uncommon(term: str, general: dict[str, int]) -> bool:
     cutter = _prepared_cutter(())
     chars = "".join(_CJK_RUN.findall(term))
     known = sum(len(w) for w in cutter.cut(chars, HMM=False) if len(w) >= 2 and general.get(w, 0) >= 10)
-    return bool(chars) and known / len(chars) < 0.7
+    return bool(chars) and known / len(chars) < 0.7 and len(chars) - known >= 2  # 预训练 is 预 + a word
 
 
 def latin_name(word: str) -> bool:

@@ -53,18 +53,16 @@ def _prepared_cutter(terms: tuple[str, ...]):  # noqa: ANN202 - jieba.Tokenizer
     return cutter
 
 
-@lru_cache(maxsize=2)
-def _shipped_terms(names_only: bool) -> tuple[str, ...]:
+@lru_cache(maxsize=1)
+def _shipped_terms() -> tuple[str, ...]:
     text = resources.files("ragkit").joinpath("data/terms.txt").read_text(encoding="utf-8")
-    if names_only:
-        text = text.split("# Concepts")[0]
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def default_terms(*, names_only: bool = False) -> list[str]:
-    """The small seed of field terms shipped with ragkit (``ragkit/data/terms.txt``, read once); ``names_only``:
-    products and companies, not concepts."""
-    return list(_shipped_terms(names_only))
+def default_terms() -> list[str]:
+    """The small seed of compound words shipped with ragkit (``ragkit/data/terms.txt``, read once); a knowledge
+    base's own terms are learned from its documents (:mod:`ragkit.terms`)."""
+    return list(_shipped_terms())
 
 
 def latin_tokens(span: str) -> list[str]:

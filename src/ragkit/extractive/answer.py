@@ -96,13 +96,18 @@ class Answerer:
         self.min_score, self.min_said, self.min_said_across = min_score, min_said, min_said_across
         self.max_chars = max_chars
         self.trace: list[str] | None = None  # a list collects why candidates were passed over (debugging)
+        self.cache: dict[str, list[float]] | None = None  # text -> embedding, shared across answers
         self.semantic_weight, self.shortlist = semantic_weight, shortlist
 
     # -- the question's words and how much each weighs
     def _terms(self, query: Query, cross: bool) -> dict[str, tuple[str, ...]]:
         """Question word -> the strings that count as finding it (itself, or its Chinese words)."""
         terms: dict[str, tuple[str, ...]] = {}
-        for token in self.tokenize(query.text):
+        tokens = self.tokenize(query.text)
+        compounds = [t for t in tokens if re.search(r"[-_.+/]", t)]
+        for token in tokens:
+            if any(token != c and token in re.split(r"[-_.+/]", c) for c in compounds):
+                continue  # "fine" and "tuning" are counted as "fine-tuning"
             english = _ENGLISH_WORD.fullmatch(token) is not None
             forms = tuple(f for f in dict.fromkeys(english_forms(token)) if len(f) >= 4) if english else ()
             if cross and english:
@@ -167,11 +172,11 @@ class Answerer:
         # what is asked about the names: the question's other words ("上下文窗口" in "Qwen-14B 的上下文窗口有多长？")
         name_tokens = {t for key in query.entities + query.names + query.versions
                        for t in self.tokenize(surface(query.text, key))}
-        attributes = [t for t in terms if t not in name_tokens]
+        asked_for = category(query.text)  # the kind of thing asked for is the answer's, not the passage's words
+        attributes = [t for t in terms if t not in name_tokens and t != asked_for and len(t) > 1]
         attribute_total = sum(weights[t] for t in attributes)
         focus = self._focus(query, query.entities or known_names or self._proper_nouns(query), whole)
         shaped = query.shaped()
-        asked_for = category(query.text)
         asked_forms = (asked_for, *(terms.get(asked_for, ()) if asked_for else ())) if asked_for else ()
         lexical = np.full(len(candidates), -np.inf)
         attribute = np.zeros(len(candidates))
@@ -179,6 +184,9 @@ class Answerer:
             if any(not _mentions(candidate.scope, e) for e in focus + query.versions):
                 self._note(candidate, "not about the focus name")
                 continue  # about something else
+            if _announces_block(candidate, units):
+                self._note(candidate, "a caption")
+                continue  # "主流模型 API 对比如下：" announces the table; it answers nothing itself
             if shaped and not any(holds_kind(k, candidate.shape_text, query) for k in shaped):
                 self._note(candidate, "no answer of the asked kind")
                 continue  # about the right thing, but without the kind of answer asked for
@@ -190,7 +198,8 @@ class Answerer:
                     and any(f in u.text.lower() for t in attributes for f in terms[t]) for u in candidate.units):
                 self._note(candidate, "the value and what was asked stand in different sentences")
                 continue
-            found = (candidate.text + " " + candidate.first.heading + " " + " ".join(candidate.first.header)).lower()
+            found = (candidate.text + " " + candidate.first.heading + " " + " ".join(candidate.first.header)
+                     + (" " + candidate.first.context if candidate.first.kind in ("row", "code") else "")).lower()
             scope = candidate.scope.lower()  # the names it is about may stand in the paragraph before it
             hits = {t for t, forms in terms.items()
                     if any(f in (scope if t in name_tokens else found) for f in forms)}
@@ -207,7 +216,10 @@ class Answerer:
         meaning = self._meaning(query.text, candidates, lexical, cross)
         # a candidate must say something of what was asked: the question's other words it holds and its
         # similarity in meaning, together (both are weaker across languages)
-        said = attribute + meaning >= (self.min_said_across if cross else self.min_said)
+        if self.embeddings is not None:
+            said = attribute + meaning >= (self.min_said_across if cross else self.min_said)
+        else:  # words alone (fewer of them survive translation)
+            said = attribute >= (self.min_said_across if cross else self.min_said) / 2 - 0.05
         scores = np.where(said, lexical + (1.0 if cross else self.semantic_weight) * np.maximum(meaning, 0), -np.inf)
         if self.trace is not None:
             for i in np.argsort(-np.where(np.isfinite(lexical), lexical, -9))[:8]:
@@ -237,6 +249,19 @@ class Answerer:
             rarity = {n: sum(_mentions(t, n) for t in whole.values()) for n in names}
         return [min(names, key=lambda n: (rarity[n] or 10**9, names.index(n)))]
 
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings of ``texts``; the passages' units recur from question to question, so their vectors are
+        kept in ``self.cache`` (bounded) when one is given."""
+        cache = self.cache
+        if cache is None:
+            return self.embeddings.embed_documents(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        if todo:
+            cache.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
+            while len(cache) > 4096:
+                cache.pop(next(iter(cache)))
+        return [cache[t] for t in texts]
+
     def _note(self, candidate: Candidate, why: str) -> None:
         if self.trace is not None:
             self.trace.append(f"[{candidate.first.passage}] {why}: {candidate.text[:70]}")
@@ -249,8 +274,8 @@ class Answerer:
             return out
         ranked = [i for i in np.argsort(-lexical) if np.isfinite(lexical[i])]
         shortlist = ranked[: (2 * self.shortlist if cross else self.shortlist)]
-        vectors = np.asarray(self.embeddings.embed_documents(
-            [question] + [candidates[i].text + " " + heading_title(candidates[i].first.heading) for i in shortlist]))
+        vectors = np.asarray(self._embed([question] + [candidates[i].text + " " + heading_title(candidates[i].first.heading)
+                                                       for i in shortlist]))
         sims = vectors[1:] @ vectors[0] / (np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]) + 1e-9)
         out[shortlist] = sims
         return out
@@ -259,7 +284,7 @@ class Answerer:
     def _format(self, query: Query, chosen: Candidate, units: list[Unit], terms: dict[str, tuple[str, ...]]) -> str:
         unit = chosen.first
         if unit.kind == "row":
-            text = _read_row(query, unit, terms)
+            text = _read_row(query, unit, terms, lambda cell: self._trim(query, cell, terms).rstrip("。."))
         elif unit.kind == "code":
             text = f"`{unit.text}`"
         else:
@@ -268,7 +293,8 @@ class Answerer:
             title = heading_title(unit.heading)
             if "name" in query.kinds and title and entity_key(title) not in entity_key(text):
                 text = f"{title}：{text}"  # "which model?": its name is the section's title
-        prefix = QUOTED_IN.get((query.lang, "zh" if len(_CJK.findall(text)) >= 2 else "en"), "")
+        quoted = unit.kind in ("sentence", "item")  # code is code in any language
+        prefix = QUOTED_IN.get((query.lang, "zh" if len(_CJK.findall(text)) >= 2 else "en"), "") if quoted else ""
         return prefix + text
 
     def _trim(self, query: Query, text: str, terms: dict[str, tuple[str, ...]]) -> str:
@@ -323,18 +349,19 @@ def _mentions(text: str, key: str) -> bool:
 
 
 def _versions_own_answer(text: str, query: Query, shaped: frozenset[str]) -> bool:
-    """Whether an answer of the asked kind stands nearer to an asked version number than to any other version
-    ("于 2019 年发布 1.0 版，现已更新到 4.0 版本": 2019 belongs to 1.0, not to the 4.0 that was asked about)."""
-    mentions = [(m.start(), m.group().lstrip("vV")) for m in _VERSION_MENTION.finditer(text)]
-    if not any(v in query.versions for _, v in mentions):
-        return False
-    if not shaped or len({v for _, v in mentions}) < 2:
-        return True
-    values = [m.start() for kind in shaped for m in re.finditer(KINDS[kind][1], text) if KINDS[kind][1] is not None]
-    for position in values:
-        nearest = min(mentions, key=lambda m: abs(m[0] - position))
-        if nearest[1] in query.versions:
+    """Whether, in one sentence, an answer of the asked kind stands nearer to an asked version number than to any
+    other version ("于 2019 年发布 1.0 版，现已更新到 4.0 版本": 2019 belongs to 1.0, not to the 4.0 asked about)."""
+    for sentence in re.split(r"(?<=[。！？；!?;])", text):
+        mentions = [(m.start(), m.group().lstrip("vV")) for m in _VERSION_MENTION.finditer(sentence)]
+        if not any(v in query.versions for _, v in mentions):
+            continue
+        if not shaped or len({v for _, v in mentions}) < 2:
             return True
+        for kind in shaped:
+            pattern = KINDS[kind][1]
+            for value in pattern.finditer(sentence) if pattern is not None else ():
+                if min(mentions, key=lambda m: abs(m[0] - value.start()))[1] in query.versions:
+                    return True
     return False
 
 
@@ -342,6 +369,15 @@ def _chinese(word: str) -> list[str]:
     from ragkit.bilingual import to_chinese
 
     return [zh for zh, _ in to_chinese(word, limit=4)]
+
+
+def _announces_block(candidate: Candidate, units: list[Unit]) -> bool:
+    """Whether the candidate ends by announcing a table or code block that follows it ("对比如下：")."""
+    last = candidate.units[-1]
+    if last.kind != "sentence" or not last.text.rstrip().endswith(("：", ":")):
+        return False
+    following = next((u for u in units if u.passage == last.passage and u.position == last.position + 1), None)
+    return following is not None and following.kind in ("row", "code")
 
 
 def _continue_list(chosen: tuple[Unit, ...], units: list[Unit], max_chars: int) -> tuple[Unit, ...]:
@@ -359,26 +395,34 @@ def _continue_list(chosen: tuple[Unit, ...], units: list[Unit], max_chars: int) 
     return tuple(out)
 
 
-def _read_row(query: Query, row: Unit, terms: dict[str, tuple[str, ...]]) -> str:
-    """A table row read against its header: "<row name> 的 <column>：<value>", or every column when the question
-    does not pick one."""
+def _read_row(query: Query, row: Unit, terms: dict[str, tuple[str, ...]],
+              trim: Callable[[str], str]) -> str:
+    """A table row read against its header: "<row name> 的 <column>：<value>" for the column the question asks
+    about (by its header, or by what its cell holds: the asked kind of value, a name the question does not
+    have), or every column when the question picks none. A long cell is cut by ``trim``."""
     cells, header = list(row.cells), list(row.header)
     if not header:
         return " | ".join(c for c in cells if c)
     names = query.entities + query.names
     key = next((j for j, c in enumerate(cells) if any(n in entity_key(c) for n in names)), 0)
+    named = bool(query.kinds & {"name", "organization", "person"})
 
     def fit(j: int) -> float:
-        head = header[j].lower()
+        if not cells[j]:
+            return -1.0
+        head, cell = header[j].lower(), cells[j].lower()
         hits = sum(any(f in head for f in forms) for forms in terms.values())
+        held = sum(any(f in cell for f in forms) for forms in terms.values())
         shape = sum(holds_kind(k, cells[j], query) for k in query.shaped())
-        return hits + 0.5 * shape if cells[j] else -1.0
+        new = named and _new_name(Candidate((Unit(row.passage, 0, "sentence", cells[j], "", 0),)), query)
+        return hits + 0.5 * shape + 0.25 * held + 0.5 * new
 
     ranked = sorted((j for j in range(len(cells)) if j != key), key=fit, reverse=True)
     name = cells[key]
     if ranked and fit(ranked[0]) >= 1 and (len(ranked) == 1 or fit(ranked[0]) > fit(ranked[1])):
         j = ranked[0]
-        return f"{name} 的{header[j]}：{cells[j]}。" if query.lang == "zh" else f"{name}, {header[j]}: {cells[j]}."
+        value = trim(cells[j])
+        return f"{name} 的{header[j]}：{value}。" if query.lang == "zh" else f"{name}, {header[j]}: {value}."
     pairs = [f"{header[j]}：{cells[j]}" if query.lang == "zh" else f"{header[j]}: {cells[j]}"
              for j in range(len(cells)) if j != key and cells[j]]
     return f"{name}：{'；'.join(pairs)}。" if query.lang == "zh" else f"{name}: {'; '.join(pairs)}."

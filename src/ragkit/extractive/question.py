@@ -147,9 +147,10 @@ def _names(question: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
         elif english and word[0].isupper() and match.start() > 0:
             (strong if version else weak).append(key)  # "Falcon 180B" is an identifier, "Koala" a word
     flat = entity_key(question)
-    for name in sorted({n for n in known if len(n) >= 2}, key=len, reverse=True):
+    chinese = {n for n in known if len(n) >= 2 and _CJK.search(n) and n[0] in flat}  # Latin names: see above
+    for name in sorted(chinese, key=len, reverse=True):
         key = entity_key(name)
-        if _CJK.search(key) and key in flat and not any(key in f or f in key for f in strong + weak):
+        if key in flat and not any(key in f or f in key for f in strong + weak):
             strong.append(key)  # Latin-script names are recognised by their writing above
     return list(dict.fromkeys(strong)), [w for w in dict.fromkeys(weak) if w not in strong]
 
@@ -218,7 +219,7 @@ _QUANTITY = re.compile(r"(?<![A-Za-z_.\-\d])\d")
 def name_pattern(key: str) -> str:
     """A regular expression for a name key as a text may write it (spaces, hyphens, underscores between any
     characters): "gpt4" matches "GPT-4" and "GPT 4"."""
-    return r"[\s_-]*".join(re.escape(ch) for ch in key)
+    return r"[\s_|-]*".join(re.escape(ch) for ch in key)  # "|": a table row may split "OPT | 175 B"
 
 
 def surface(text: str, key: str) -> str:

@@ -6,8 +6,9 @@
   Markdown); a header row or a rule is never a unit of its own;
 * a **code line** (commands, paths, configuration) of a fenced block.
 
-Each unit keeps what it needs to be judged and shown: its passage number, the passage's heading, and the text
-of its block before it (a sentence's paragraph so far, so "它" can be read against the name it refers to).
+Each unit keeps what it needs to be judged and shown: its passage number, the passage's heading, and its
+context: for a sentence, its paragraph so far (so "它" can be read against the name it refers to); for a table
+row or a code line, the paragraph just before the table or block (its caption or introduction).
 
 >>> body = "## GLM 系列\\n\\nGLM 系列开源。\\n\\n| 模型 | 参数量 |\\n| --- | --- |\\n| GLM-130B | 130B |\\n\\n- 支持中英文\\n\\n```\\npip install zhipuai\\n```"
 >>> [(u.kind, u.text) for u in units_of(1, "GLM", body)]
@@ -105,6 +106,7 @@ def units_of(number: int, heading: str, body: str) -> list[Unit]:
         if len(text) >= 2:
             out.append(Unit(number, len(out), kind, text, heading, block, context, **extra))
 
+    introduction = ""  # the text before a table or a code block: its caption
     for block, (kind, lines) in enumerate(_blocks(body)):
         if kind == "table":
             rows = [line for line in lines if not _RULE.match(line.strip())]
@@ -113,11 +115,11 @@ def units_of(number: int, heading: str, body: str) -> list[Unit]:
             for row in rows[1:] if has_header else rows:
                 cells = tuple(cells_of(row))
                 if any(cells):
-                    add("row", " | ".join(c for c in cells if c), block, cells=cells,
+                    add("row", " | ".join(c for c in cells if c), block, introduction, cells=cells,
                         header=header if len(header) == len(cells) else ())
         elif kind == "code":
             for line in lines:
-                add("code", _PROMPT.sub("", line).strip(), block)
+                add("code", _PROMPT.sub("", line).strip(), block, introduction)
         elif kind == "list":
             for line in lines:
                 add("item", clean(_ITEM.sub("", line, count=1)), block)
@@ -127,6 +129,7 @@ def units_of(number: int, heading: str, body: str) -> list[Unit]:
                 text = clean(sentence)
                 add("sentence", text, block, context=seen)
                 seen += text
+        introduction = "".join(clean(s) for s in _sentences(lines)) if kind == "text" else ""
     return out
 
 

