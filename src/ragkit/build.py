@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -51,6 +52,16 @@ def split_options(settings: Settings) -> SplitOptions:
 
 def tokenizer(settings: Settings) -> Tokenizer:
     return Tokenizer(user_dict=settings.user_dict)
+
+
+def embeddings(settings: Settings) -> Embeddings:
+    """The configured embedding model (cheap: the model loads on first use)."""
+    return make_embeddings(settings.embedder, provider_options(settings))
+
+
+def sqlite(settings: Settings) -> sqlite3.Connection:
+    """A new connection to the data directory's SQLite file (one per thread when used from several)."""
+    return connect_sqlite(Path(settings.data_dir) / SQLITE_FILE)
 
 
 def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings | None = None,

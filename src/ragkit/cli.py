@@ -23,6 +23,7 @@ from ragkit import build
 from ragkit.config import Settings, load_settings
 from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
 from ragkit.i18n import tr
+from ragkit.output import answer_json, search_json
 from ragkit.prompts import NEEDS_TOOLS
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, explain_failure, is_generative, is_installed
@@ -173,10 +174,6 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
         raise Failed()
 
 
-def _heading(meta: dict[str, Any]) -> str:
-    return str(meta.get("heading") or "")
-
-
 @cli.command("search")
 @click.argument("query")
 @click.option("-k", "--top-k", "top_k", type=int, help="Number of passages (RAGKIT_TOP_K, default 5).")
@@ -195,14 +192,11 @@ def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json
     if not kb.exists():
         raise StoreError.of("kb_empty", kb=kb.name)
     docs = build.make_retriever(settings, kb).invoke(query, sources=list(sources) or None)
-    results = [
-        {"rank": n, "score": float(d.metadata.get("score", 0.0)), "text": d.page_content,
-         "source": d.metadata.get("source", ""), "heading": _heading(d.metadata), "chunk_id": d.id or ""}
-        for n, d in enumerate(docs, start=1)
-    ]
+    found = search_json(query, docs)
     if as_json:
-        click.echo(json.dumps({"query": query, "results": results}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return
+    results = found["results"]
     if not results:
         click.echo(tr("no_results", _lang(ctx)))
     for r in results:
@@ -353,11 +347,7 @@ def ask_cmd(ctx: click.Context, question: str, session: str | None, as_json: boo
     result = _stream_answer(conversation, settings, question, session,
                             None if as_json else lambda piece: click.echo(piece, nl=False))
     if as_json:
-        click.echo(json.dumps({
-            "question": question, "answer": result["answer"], "abstained": result["abstained"],
-            "rewritten_query": result["rewritten_query"], "citations": [c.as_json() for c in result["citations"]],
-            "timings": result["timings"], "extractive": result["extractive"], "session": session,
-        }, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(answer_json(question, result, session), ensure_ascii=False, indent=2))
         return
     click.echo()
     if result["rewritten_query"]:
@@ -570,6 +560,165 @@ def providers_cmd(ctx: click.Context) -> None:
         for p in table.values():
             state = "ok" if is_installed(p) else f"pip install 'ragkit[{p.extra}]'"
             click.echo(f"  {p.name:10s} {p.example:32s} {state:28s} {p.summary}")
+
+
+def _server_needs() -> None:
+    """Fail with the install hint when the server's dependencies are missing."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("fastapi", "uvicorn", "mcp", "multipart")):
+        raise ConfigError.of("serve_needs")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (each with its own models in memory).")
+@click.option("--allow-remote-without-keys", is_flag=True,
+              help="Listen on a non-loopback address although no API key exists (anyone could use the server).")
+@kb_options
+@click.option("--llm", help="Chat model as provider:model (RAGKIT_LLM, default extractive).")
+@click.pass_context
+@_guard
+def serve_cmd(ctx: click.Context, host: str, port: int, workers: int, allow_remote_without_keys: bool,
+              **flags: Any) -> None:
+    """Serve the knowledge bases over HTTP: an OpenAI-compatible API (/v1), REST (/api), MCP (/mcp), docs (/docs).
+
+    Without any API key (ragkit keys create) the server listens on loopback only.
+    """
+    _server_needs()
+    import uvicorn
+
+    from ragkit.server.keys import ApiKeys
+
+    lang = _lang(ctx)
+    settings = _settings(ctx, **flags)
+    if not ApiKeys(build.sqlite(settings)).active():
+        if not _is_loopback(host) and not allow_remote_without_keys:
+            raise ConfigError.of("serve_refuse_remote", host=host)
+        click.echo(tr("serve_warn_remote" if not _is_loopback(host) else "serve_loopback", lang, host=host), err=True)
+    click.echo(tr("serve_start", lang, host=host, port=port), err=True)
+    for name, value in {**ctx.obj, **flags}.items():  # worker processes read settings from the environment
+        if value is not None:
+            os.environ[f"RAGKIT_{name.upper()}"] = str(value)
+    if allow_remote_without_keys:
+        os.environ["RAGKIT_SERVE_ALLOW_REMOTE"] = "1"
+    uvicorn.run("ragkit.server:cli_app", factory=True, host=host, port=port, workers=workers,
+                timeout_graceful_shutdown=5, log_level="info")
+
+
+@cli.command("mcp")
+@kb_options
+@click.option("--llm", help="Chat model as provider:model (RAGKIT_LLM, default extractive).")
+@click.pass_context
+@_guard
+def mcp_cmd(ctx: click.Context, **flags: Any) -> None:
+    """Serve the knowledge bases to an MCP client over stdio (search, ask, list_documents, read_section).
+
+    For a desktop client on this machine, e.g. {"command": "ragkit", "args": ["mcp"]}.
+    """
+    _server_needs()
+    from ragkit.server.mcp import build_mcp
+    from ragkit.server.service import Service
+
+    settings = _settings(ctx, **flags)
+    build_mcp(Service(settings), lang=settings.lang).run("stdio")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """API keys of `ragkit serve` (stored hashed in the data directory)."""
+
+
+def _keys(ctx: click.Context, data_dir: Path | None) -> Any:
+    from ragkit.server.keys import ApiKeys
+
+    return ApiKeys(build.sqlite(_settings(ctx, data_dir=data_dir)))
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read", show_default=True,
+              help="read: search, ask, chat; write: also upload and delete documents; admin: also knowledge bases "
+                   "and keys.")
+@click.option("--kb", "kbs", multiple=True, help="Only these knowledge bases (repeatable; default: all).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (RAGKIT_DATA_DIR).")
+@click.pass_context
+@_guard
+def keys_create(ctx: click.Context, name: str, scope: str, kbs: tuple[str, ...], data_dir: Path | None) -> None:
+    """Create a key and print it (this once only; only its hash is stored)."""
+    lang = _lang(ctx)
+    token, key = _keys(ctx, data_dir).create(name, scope=scope, kbs=kbs)  # type: ignore[arg-type]
+    where = f"; {', '.join(key.kbs)}" if key.kbs else ""
+    click.echo(tr("key_created", lang, name=key.name, id=key.id, scope=key.scope, kbs=where), err=True)
+    click.echo(token)
+
+
+@keys_group.command("list")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (RAGKIT_DATA_DIR).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@_guard
+def keys_list(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """List the keys (their names, scopes and first characters; never the keys)."""
+    keys = _keys(ctx, data_dir).list()
+    if as_json:
+        click.echo(json.dumps([k.as_json() for k in keys], ensure_ascii=False, indent=2))
+        return
+    click.echo(tr("keys_header", _lang(ctx)))
+    for k in keys:
+        state = "revoked" if k.revoked else "active"
+        click.echo(f"{k.id}\t{k.name}\t{k.scope}\t{','.join(k.kbs) or '*'}\t{k.prefix}…\t{state}")
+
+
+@keys_group.command("revoke")
+@click.argument("key")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (RAGKIT_DATA_DIR).")
+@click.pass_context
+@_guard
+def keys_revoke(ctx: click.Context, key: str, data_dir: Path | None) -> None:
+    """Revoke a key by its id (or every key of that name); it stops working at once."""
+    lang = _lang(ctx)
+    revoked = _keys(ctx, data_dir).revoke(key)
+    if not revoked:
+        raise RagkitError(tr("key_none", lang, key=key))
+    for k in revoked:
+        click.echo(tr("key_revoked", lang, name=k.name, id=k.id))
+
+
+@cli.group("feedback")
+def feedback_group() -> None:
+    """Ratings (👍/👎) given to answers in the server and the app."""
+
+
+@feedback_group.command("export")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The JSONL file to write.")
+@click.option("--kb", help="Only this knowledge base.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (RAGKIT_DATA_DIR).")
+@click.pass_context
+@_guard
+def feedback_export(ctx: click.Context, out: Path, kb: str | None, data_dir: Path | None) -> None:
+    """Write the rated questions in the ragkit eval question format (with the answer given, its citations and
+    the rating), so real questions become a regression set: ragkit eval FILE.jsonl."""
+    from ragkit.feedback import Feedback, export_questions
+
+    settings = _settings(ctx, data_dir=data_dir)
+    lines = export_questions(Feedback(build.sqlite(settings)).rated(kb=kb))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    click.echo(tr("feedback_written", _lang(ctx), n=len(lines), path=out))
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -283,6 +283,22 @@ class Counts:
         return self.pending == 0 and self.vectors == self.bm25 == self.records == self.journal
 
 
+_KB_TABLE = "CREATE TABLE IF NOT EXISTS knowledge_bases (name TEXT PRIMARY KEY, created REAL NOT NULL)"
+
+
+def known_kbs(conn: sqlite3.Connection) -> list[str]:
+    """Names of the knowledge bases of a data directory: made (even if still empty) or holding documents.
+
+    >>> known_kbs(sqlite3.connect(":memory:"))
+    []
+    """
+    FileJournal(conn, kb="")  # its table
+    with conn:
+        conn.execute(_KB_TABLE)
+    rows = conn.execute("SELECT name FROM knowledge_bases UNION SELECT DISTINCT kb FROM files ORDER BY 1")
+    return [r[0] for r in rows]
+
+
 class KnowledgeBase:
     """Everything one knowledge base is made of: its Chroma collection (in its own folder under the data
     directory, or on a Chroma server), and its BM25 index, records and journal in ragkit's SQLite file."""
@@ -299,6 +315,7 @@ class KnowledgeBase:
         self.chroma_root, self.chroma_url, self._lock_path = chroma_root, chroma_url, lock_path
         with conn:
             conn.execute("CREATE TABLE IF NOT EXISTS kb_state (kb TEXT PRIMARY KEY, chroma_generation INTEGER NOT NULL)")
+            conn.execute(_KB_TABLE)
         self.records = SQLiteRecordManager(conn, namespace=name)
         self.journal = FileJournal(conn, kb=name)
         self._chroma_client: Any = None
@@ -372,6 +389,10 @@ class KnowledgeBase:
             configuration = {"hnsw": {"space": "cosine"}}
         chroma = Chroma(collection_name=self.collection_name, client=self._client, embedding_function=self.embeddings,
                         collection_metadata=metadata, collection_configuration=configuration)
+        if create:
+            with self.conn:
+                self.conn.execute("INSERT OR IGNORE INTO knowledge_bases(name, created) VALUES (?, julianday('now'))",
+                                  (self.name,))
         self._store = HybridStore(chroma, self.lexical, self.embeddings)
         return self._store
 
@@ -465,6 +486,8 @@ class KnowledgeBase:
         self.lexical.clear()
         self.records.delete_keys(self.records.list_keys())
         self.journal.drop()
+        with self.conn:
+            self.conn.execute("DELETE FROM knowledge_bases WHERE name = ?", (self.name,))
 
 
 def probe(chroma_dir: str, name: str) -> int:

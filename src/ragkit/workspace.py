@@ -25,10 +25,11 @@ from ragkit import build
 from ragkit.agent import supports_tools
 from ragkit.chains import Conversation, chat_chain
 from ragkit.config import Settings
-from ragkit.ingest import Event, IngestReport, delete_source, ingest
+from ragkit.errors import LoadError
+from ragkit.ingest import Event, Failure, IngestReport, SplitOptions, delete_source, ingest
 from ragkit.memory import Session
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
-from ragkit.store import FileRecord, KnowledgeBase
+from ragkit.store import FileRecord, KnowledgeBase, known_kbs
 
 UPLOADS = "uploads"
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
@@ -79,6 +80,50 @@ def safe_filename(name: str) -> str:
     return _SAFE_NAME.sub("_", base).strip("._") or "upload"
 
 
+def upload_folder(data_dir: str | Path, kb: KnowledgeBase) -> Path:
+    """Where uploads to ``kb`` are kept (inside the data directory)."""
+    return Path(data_dir) / UPLOADS / kb.collection_name
+
+
+def save_uploads(folder: Path, files: Sequence[tuple[str, bytes]]) -> tuple[list[Path], list[Failure]]:
+    """Save uploaded files in ``folder`` under safe names; returns the saved paths and the files refused.
+
+    The one place uploads are written (the app and the server both use it). A name is reduced to a plain file
+    name (:func:`safe_filename`), so nothing lands outside ``folder``; two files of one upload that would get
+    the same name are not allowed to overwrite each other (the second is refused, by name).
+
+    >>> import tempfile
+    >>> paths, failed = save_uploads(Path(tempfile.mkdtemp()), [("a.md", b"# A"), ("x/a.md", b"# B")])
+    >>> [p.name for p in paths], [f.source for f in failed]
+    (['a.md'], ['x/a.md'])
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    failed: list[Failure] = []
+    taken: dict[str, str] = {}
+    for name, data in files:
+        stored = safe_filename(name)
+        if stored in taken:
+            failed.append(Failure(name, LoadError.of("same_source", other=taken[stored])))
+            continue
+        taken[stored] = name
+        path = folder / stored
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+        paths.append(path)
+    return paths, failed
+
+
+def ingest_uploads(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, data_dir: str | Path,
+                   split: SplitOptions, max_bytes: int, progress: Callable[[Event], None] | None = None) -> IngestReport:
+    """Save uploaded files (:func:`save_uploads`) and ingest them; failures are named by the uploaded names."""
+    paths, refused = save_uploads(upload_folder(data_dir, kb), files)
+    report = ingest(kb, paths, split=split, max_bytes=max_bytes, progress=progress)
+    names = {str(p): p.name for p in paths}
+    report.failed = refused + [Failure(names.get(f.source, f.source), f.error) for f in report.failed]
+    return report
+
+
 class Workspace:
     """One user's view of a data directory: a current knowledge base, its conversations, its settings."""
 
@@ -93,8 +138,7 @@ class Workspace:
     # knowledge bases and documents
     def knowledge_bases(self) -> list[str]:
         """Knowledge bases of the data directory (the current one included)."""
-        rows = self.kb.conn.execute("SELECT DISTINCT kb FROM files UNION SELECT ? ORDER BY 1", (self.kb.name,))
-        return [r[0] for r in rows]
+        return sorted({*known_kbs(self.kb.conn), self.kb.name})
 
     def documents(self) -> list[FileRecord]:
         return [r for r in self.kb.journal.all() if r.hash is not None]
@@ -110,15 +154,8 @@ class Workspace:
     def upload(self, files: Sequence[tuple[str, bytes]],
                progress: Callable[[Event], None] | None = None) -> IngestReport:
         """Save uploaded files under the data directory and ingest them (unchanged files change nothing)."""
-        folder = Path(self.settings.data_dir) / UPLOADS / self.kb.collection_name
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, data in files:
-            path = folder / safe_filename(name)
-            if not path.exists() or path.read_bytes() != data:
-                path.write_bytes(data)
-            paths.append(path)
-        return self.ingest_paths(paths, progress)
+        return ingest_uploads(self.kb, files, data_dir=self.settings.data_dir, split=build.split_options(self.settings),
+                              max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress)
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions about named subjects the documents have sections on (e.g. "ChatGLM 是什么？")."""
