@@ -123,7 +123,7 @@ def render_answer_meta(meta: dict[str, Any]) -> None:
 
 
 def show_history(ws: Workspace, session: str) -> None:
-    for message in ws.messages(session):
+    for index, message in enumerate(ws.messages(session)):
         with st.chat_message("user" if message.type == "human" else "assistant"):
             if message.type == "ai":
                 pending: dict[str, Any] = {}
@@ -134,6 +134,21 @@ def show_history(ws: Workspace, session: str) -> None:
                 if message.additional_kwargs.get("stopped"):
                     st.warning(t("ui_stopped"))
                 render_answer_meta(message.additional_kwargs)
+                feedback(ws, session, index)
+
+
+def feedback(ws: Workspace, session: str, index: int) -> None:
+    """👍/👎 under an answer, and a comment once rated (both go to ``ragkit feedback export``)."""
+    key = f"feedback-{session}-{index}"
+
+    def save() -> None:
+        value = st.session_state.get(key)
+        if value is not None:
+            ws.rate_answer(session, index, 1 if value == 1 else -1, st.session_state.get(f"{key}-comment", ""))
+            st.toast(t("ui_feedback_saved"))
+
+    if st.feedback("thumbs", key=key, on_change=save) is not None:
+        st.text_input(t("ui_feedback_comment"), key=f"{key}-comment", on_change=save)
 
 
 def answer(ws: Workspace, question: str, session: str, mode: str) -> bool:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         description="Ollama server.",
     )
     request_timeout: float = Field(60.0, gt=0, description="Seconds before an API call times out.")
+    server_threads: int = Field(
+        8, ge=1, le=256, description="Threads of a `ragkit serve` process for blocking work (search, answers, embedding).",
+    )
     max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed API call.")
 
     @field_validator("kb")

@@ -65,7 +65,7 @@ class Rated:
 
 
 def parse_rating(value: object) -> int:
-    """1 for a thumbs-up, -1 for a thumbs-down; accepts 1/-1, 0/1 (Streamlit's st.feedback), up/down, 👍/👎.
+    """1 for a thumbs-up, -1 for a thumbs-down; accepts 1/-1, up/down, 👍/👎.
 
     >>> parse_rating("up"), parse_rating("👎"), parse_rating(-1)
     (1, -1, -1)

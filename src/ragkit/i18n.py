@@ -170,6 +170,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "job_interrupted": ("服务器在任务进行中停止了；知识库已按导入日志修复（未完成的文件已回滚），请重新上传这些文件",
                         "the server stopped during this job; the knowledge base was repaired from its journal "
                         "(the unfinished file was rolled back): upload the files again"),
+    "job_stopped": ("服务器停止时任务中断；已导入的文件完整保留，请重新上传其余文件",
+                    "the server stopped during this job; the files ingested so far are whole: upload the rest again"),
     "feedback_rating": ("评分 {value!r} 无效：用 1（👍）或 -1（👎）", "rating {value!r} is not valid: use 1 (👍) or -1 (👎)"),
     "feedback_unknown": ("没有回答 {id!r}（服务器只保留最近的回答）", "no answer {id!r} (the server keeps only recent answers)"),
     "auth_missing": ("需要 API 密钥：在请求头加上 Authorization: Bearer <密钥>（用 ragkit keys create 创建）",
@@ -206,6 +208,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "keys_header": ("ID\t名称\t权限\t知识库\t前缀\t状态", "id\tname\tscope\tknowledge bases\tprefix\tstate"),
     "feedback_written": ("已导出 {n} 条评分问题到 {path}", "{n} rated questions written to {path}"),
     "ui_feedback_saved": ("感谢反馈", "Thanks for the feedback"),
+    "ui_feedback_comment": ("补充说明（可选）", "Comment (optional)"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
 

@@ -26,6 +26,7 @@ from ragkit.agent import supports_tools
 from ragkit.chains import Conversation, chat_chain
 from ragkit.config import Settings
 from ragkit.errors import LoadError
+from ragkit.feedback import Feedback, Rated
 from ragkit.ingest import Event, Failure, IngestReport, SplitOptions, delete_source, ingest
 from ragkit.memory import Session
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
@@ -179,6 +180,18 @@ class Workspace:
 
     def messages(self, session_id: str) -> list[BaseMessage]:
         return build.conversations(self.kb).history(session_id).messages
+
+    def rate_answer(self, session_id: str, index: int, rating: object, comment: str = "") -> Rated:
+        """Rate the answer at ``index`` of a conversation's messages (👍 1 / 👎 -1, with a comment); rating it
+        again replaces the rating. ``ragkit feedback export`` turns ratings into evaluation questions."""
+        messages = self.messages(session_id)
+        answer = messages[index]
+        asked = [m.text for m in messages[:index] if m.type == "human"]
+        return Feedback(self.kb.conn).rate(
+            kb=self.kb.name, question=asked[-1] if asked else "", answer=answer.text,
+            citations=answer.additional_kwargs.get("citations", []), rating=rating, comment=comment,
+            abstained=bool(answer.additional_kwargs.get("abstained")), session=session_id, history=asked[:-1],
+            response_id=f"app-{session_id}-{index}")
 
     @staticmethod
     def new_session() -> str:

@@ -191,3 +191,19 @@ def test_past_conversations_survive_a_server_restart(tmp_path, monkeypatch):
     past = next(b for b in restarted.button if b.key == f"session-{session}")
     past.click().run()
     assert "Harrison Chase" in texts(restarted)
+
+
+def test_rating_an_answer_reaches_the_feedback_export(app, tmp_path):
+    from ragkit import build
+    from ragkit.config import Settings
+    from ragkit.feedback import Feedback, export_questions
+
+    ask(app, "ChatGLM 在多大显存的条件下可以进行微调？")
+    assert len(app.feedback) == 1  # under the one answer
+    app.feedback[0].set_value(1).run()
+    assert not app.exception, app.exception
+    app.text_input(key=f"feedback-{app.query_params['session']}-1-comment").set_value("准确").run()
+    rated = Feedback(build.sqlite(Settings(data_dir=tmp_path / "data"))).rated()
+    assert [(r.rating, r.comment, r.question) for r in rated] == [(1, "准确", "ChatGLM 在多大显存的条件下可以进行微调？")]
+    line = export_questions(rated)[0]
+    assert line["kind"] == "single" and "7G 显存" in line["evidence"] and line["answer_given"]

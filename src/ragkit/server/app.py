@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -109,6 +111,9 @@ def create_app(settings: Settings | None = None, *, allow_remote_without_keys: b
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # blocking work is CPU-bound (the models, BM25): a few threads keep each request's share of the GIL and the
+        # cores, while more would only add per-thread handles and switching
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server_threads
         writer.start()
         async with mcp.session_manager.run():
             try:

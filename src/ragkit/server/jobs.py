@@ -183,16 +183,14 @@ class Writer:
         """Run ``fn`` in the writer thread, under the write lock (waiting for it); a Future of its result."""
         return self._pool.submit(self._locked, fn)
 
-    def _locked(self, fn: Callable[[], T], on_wait: Callable[[], None] | None = None) -> T:
+    def _locked(self, fn: Callable[[], T]) -> T:
         while True:
             try:
-                with self.service.kb(self.service.settings.kb).write_lock():
+                with self.service.kb(self.service.settings.kb).write_lock():  # the data directory's lock
                     return fn()
             except StoreError as exc:
                 if exc.key != "busy" or self._stopping.is_set():
                     raise
-                if on_wait:
-                    on_wait()
                 time.sleep(LOCK_POLL_S)
 
     def submit_ingest(self, kb: str, files: Sequence[tuple[str, bytes]], refused: Sequence[Failure] = ()) -> Job:
@@ -223,6 +221,8 @@ class Writer:
             if event.kind == "file":
                 state["done"] += 1
                 jobs.update(job.id, done=state["done"], current=event.source)
+                if self._stopping.is_set():  # between two files: every file so far is whole
+                    raise RagkitError.of("job_stopped")
 
         def run() -> IngestReport:
             jobs.update(job.id, status="running", started=time.time())

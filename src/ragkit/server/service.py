@@ -77,6 +77,7 @@ class Service:
         self.settings = settings
         self.embeddings = build.embeddings(settings)
         self._local = threading.local()
+        self._opening = threading.Lock()
         self._generation = 0  # bumped when a knowledge base is made or dropped: threads reopen theirs
 
     # per-thread objects
@@ -109,7 +110,9 @@ class Service:
         """This thread's handle on knowledge base ``name`` (whether or not it exists)."""
         kbs = self._thread()["kbs"]
         if name not in kbs:
-            kbs[name] = build.open_kb(self.settings, kb=name, embeddings=self.embeddings)
+            with self._opening:  # chromadb's shared client registry is not safe to fill from several threads
+                kbs[name] = build.open_kb(self.settings, kb=name, embeddings=self.embeddings)
+                kbs[name].exists()  # makes this thread's Chroma client now, under the lock
         return kbs[name]
 
     def changed(self) -> None:
