@@ -400,3 +400,17 @@ def test_provider_secrets_never_reach_an_error_body(data):
         response = chat(c, QUESTION)
         assert response.status_code == 502 and secret not in response.text
         assert secret not in c.get("/readyz").text + c.get("/openapi.json").text
+
+
+def test_concurrent_first_requests_all_succeed(data):
+    """Each worker thread opens its own handles on first use; many at once must not race (chromadb's client
+    registry raised KeyError when filled from several threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with client_for(data, server_threads=16) as c:
+        def one(n: int) -> int:
+            return c.post("/api/kbs/default/search", json={"query": f"ChatGLM 显存 {n}"}).status_code
+
+        with ThreadPoolExecutor(32) as pool:
+            statuses = list(pool.map(one, range(64)))
+    assert statuses == [200] * 64
