@@ -179,6 +179,7 @@ def main() -> None:
         ingest(kb, [CORPUS])
     qs = questions()
     url = f"http://127.0.0.1:{args.port}"
+    load_before = os.getloadavg()[1]
     overhead = {}
     process = start_server(data, args.port, root / "server.log")
     try:
@@ -242,6 +243,8 @@ def main() -> None:
         f"({worst / search_unloaded_p95:.1f}x; with 16-64 requests queued on 2 cores, the p95 under load is mostly "
         "waiting in line, so this ratio grows with the number of clients); server overhead <= 10 ms at p50: "
         + ", ".join(f"{r[0]} {r[3]} ms" for r in lines) + ".\n\n"
+        f"Load average of the machine (5 min) at the start and the end of the runs: {load_before:.1f} and "
+        f"{os.getloadavg()[1]:.1f} on {os.cpu_count()} cores (other work shares them).\n\n"
         f"Memory of the server process (one worker; `--workers N` runs N such processes): {rss_idle / 2**20:.0f} MiB "
         f"after start, {rss_after / 2**20:.0f} MiB after the runs (peak seen {peak / 2**20:.0f} MiB)."
     )

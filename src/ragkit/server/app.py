@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio.to_thread
 
@@ -144,13 +143,8 @@ def create_app(settings: Settings | None = None, *, allow_remote_without_keys: b
                              "embedder": settings.embedder})
 
     _error_handlers(app, settings)
-    app.add_middleware(_Guard, service=service, allow_remote=allow_remote_without_keys)
+    app.add_middleware(KeylessGuard, service=service, allow_remote=allow_remote_without_keys)
     return app
-
-
-class _Guard(KeylessGuard):
-    def __init__(self, app: ASGIApp, service: Service, allow_remote: bool) -> None:
-        super().__init__(app, service, allow_remote)
 
 
 def _error_handlers(app: FastAPI, settings: Settings) -> None:
@@ -194,5 +188,3 @@ def _version() -> str:
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0"
 
-
-__all__: list[Any] = ["create_app"]

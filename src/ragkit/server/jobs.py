@@ -145,8 +145,8 @@ def failure_json(failure: Failure, lang: str) -> dict[str, str]:
 
 def report_json(report: IngestReport) -> dict[str, Any]:
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "removed": report.removed, "failed": [f.source for f in report.failed], "chunks_written": report.chunks_written,
-            "chunks_deleted": report.chunks_deleted, "recovered": report.recovered,
+            "removed": report.removed, "failed": [f.source for f in report.failed],
+            "chunks_written": report.chunks_written, "chunks_deleted": report.chunks_deleted, "recovered": report.recovered,
             "seconds": round(report.seconds, 2)}
 
 

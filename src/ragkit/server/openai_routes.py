@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from starlette.concurrency import run_in_threadpool
 
-from ragkit.errors import ConfigError, RagkitError
+from ragkit.errors import ConfigError
 from ragkit.server.deps import Reader, ServiceDep
-from ragkit.server.errors import error_body, status_of
+from ragkit.server.errors import error_body, request_lang
 from ragkit.server.keys import ApiKey
 from ragkit.server.schemas import ChatCompletionRequest, ChatMessage, EmbeddingsRequest, RatingRequest
 from ragkit.server.service import CHAT_MODEL, NotFound, Service, merge, new_response_id
@@ -101,13 +101,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, svc: S
         first = await anext(stream)  # a failure before the first piece is an ordinary HTTP error
     except StopAsyncIteration:
         first = {}
-    return StreamingResponse(_events(stream, first, response_id, created, body.model, session_id),
+    lang = request_lang(request.headers.get("accept-language"), svc.settings.lang)
+    return StreamingResponse(_events(stream, first, response_id, created, body.model, session_id, lang),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def _events(stream: AsyncIterator[dict[str, Any]], first: dict[str, Any], response_id: str, created: int,
-                  model: str, session_id: str | None) -> AsyncIterator[str]:
+                  model: str, session_id: str | None, lang: str) -> AsyncIterator[str]:
     head = {"id": response_id, "object": "chat.completion.chunk", "created": created, "model": model}
 
     def event(data: dict[str, Any]) -> str:
@@ -125,7 +126,7 @@ async def _events(stream: AsyncIterator[dict[str, Any]], first: dict[str, Any], 
             result.update({k: v for k, v in chunk.items() if k != "answer"})
             chunk = await anext(stream, None)
     except Exception as exc:  # after the headers went out: the error travels as an event, as OpenAI does
-        yield event(error_body(exc, "zh")[1])
+        yield event(error_body(exc, lang)[1])
         return
     yield event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
                  **_extras(result, session_id)})
@@ -155,11 +156,3 @@ async def embeddings(body: EmbeddingsRequest, svc: ServiceDep, key: Reader) -> d
     used = sum(len(t) for t in texts)
     return {"object": "list", "data": data, "model": svc.settings.embedder,
             "usage": {"prompt_tokens": used, "total_tokens": used}}
-
-
-def openai_error(exc: BaseException, lang: str) -> JSONResponse:
-    status, body = error_body(exc, lang)
-    return JSONResponse(body, status_code=status)
-
-
-__all__ = ["router", "openai_error", "status_of", "RagkitError"]

@@ -7,8 +7,10 @@ bases and keys.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -59,9 +61,8 @@ async def delete_kb(kb: str, svc: ServiceDep, writer: WriterDep, key: Admin) -> 
     return {"deleted": kb}
 
 
-async def _wait(future: Any) -> Any:
-    import asyncio
-
+async def _wait(future: Future[Any]) -> Any:
+    """The result of a write the writer thread runs, without blocking the event loop."""
     return await asyncio.wrap_future(future)
 
 

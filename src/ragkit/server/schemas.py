@@ -35,7 +35,8 @@ class ChatCompletionRequest(BaseModel):
     field) continues a conversation stored in the data directory instead."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "model": "ragkit/default", "messages": [{"role": "user", "content": "ChatGLM 在多大显存的条件下可以进行微调？"}]}]})
+        "model": "ragkit/default",
+        "messages": [{"role": "user", "content": "ChatGLM 在多大显存的条件下可以进行微调？"}]}]})
 
     model: str = Field(description="`ragkit/<knowledge base>` (RAG with citations) or `ragkit-chat` (the LLM alone).")
     messages: list[ChatMessage] = Field(min_length=1)

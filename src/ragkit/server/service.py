@@ -31,7 +31,7 @@ from ragkit.errors import RagkitError
 from ragkit.feedback import Feedback
 from ragkit.memory import Conversations, Session
 from ragkit.output import answer_json, search_json
-from ragkit.providers import explain_failure, is_generative
+from ragkit.providers import explain_failure
 from ragkit.server.keys import ApiKey, ApiKeys
 from ragkit.store import FileRecord, KnowledgeBase, known_kbs
 
@@ -203,10 +203,6 @@ class Service:
         result = merge(self.stream_answer(kb, question, session_id=session_id, history=history,
                                           response_id=response_id))
         return {**answer_json(question, result, session_id), "response_id": response_id}
-
-    @property
-    def extractive(self) -> bool:
-        return not is_generative(self.settings.llm)
 
     # conversations
     def sessions(self, kbs: Sequence[str]) -> list[Session]:
