@@ -55,7 +55,7 @@ def test_feedback_replaces_a_second_rating_and_exports_every_kind():
     questions, problems = parse_questions(json.dumps(line, ensure_ascii=False) for line in lines)
     assert problems == [] and [q.question for q in questions] == [
         "ChatGLM 需要多少显存？", "GPT-5 何时发布？", "LangChain 是什么？", "它的作者是谁？"]
-    assert questions[0].evidence == CITATION["quote"] and questions[1].kind == "unanswerable"
+    assert questions[0].evidence == (CITATION["quote"],) and questions[1].kind == "unanswerable"
 
 
 def test_unknown_response_and_bad_rating_are_clear_errors():

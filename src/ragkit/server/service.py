@@ -56,9 +56,9 @@ def run_chain(conversation: Conversation, question: str, *, session_id: str | No
     a stateless one (``history`` given by the caller, nothing stored). The one place that knows how the chain
     is called."""
     if session_id is not None:
-        yield from conversation.stream(question, session_id)
+        yield from conversation.stream({"question": question, "session_id": session_id})
     else:
-        yield from conversation.chain.stream({"question": question, "history": list(history)})
+        yield from conversation.stream({"question": question, "history": list(history)})
 
 
 def merge(chunks: Iterator[AddableDict]) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class Service:
     def search(self, kb: str, query: str, *, k: int | None = None, mode: str | None = None,
                sources: Sequence[str] = ()) -> dict[str, Any]:
         """``ragkit search --json``'s shape."""
-        retriever = build.retriever(self.settings, self.kb(kb), k=k, mode=mode)
+        retriever = build.make_retriever(self.settings, self.kb(kb), k=k, mode=mode)
         return search_json(query, retriever.invoke(query, sources=list(sources) or None))
 
     def documents(self, kb: str) -> list[FileRecord]:
