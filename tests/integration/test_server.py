@@ -414,3 +414,32 @@ def test_concurrent_first_requests_all_succeed(data):
         with ThreadPoolExecutor(32) as pool:
             statuses = list(pool.map(one, range(64)))
     assert statuses == [200] * 64
+
+
+def test_module_app_is_built_lazily_from_the_settings(data, monkeypatch):
+    """`uvicorn ragkit.server:app`: importing builds nothing; the first access builds from RAGKIT_* settings."""
+    import ragkit.server as server
+
+    monkeypatch.delattr(server, "app", raising=False)
+    monkeypatch.setenv("RAGKIT_DATA_DIR", str(data))
+    monkeypatch.setenv("RAGKIT_EMBEDDER", "fake:32")
+    assert "app" not in vars(server)
+    app = server.app
+    assert server.app is app and app.state.settings.data_dir == data
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert [m["id"] for m in c.get("/v1/models").json()["data"]][0] == "ragkit/default"
+    monkeypatch.delattr(server, "app")
+
+
+def test_an_upload_waits_while_another_process_holds_the_write_lock(client, data):
+    """`ragkit ingest` (or a second server worker) writing: the job waits for the lock instead of failing."""
+    holder = build.open_kb(Settings(data_dir=data, embedder="fake:32"))
+    with holder.write_lock():
+        job = client.post("/api/kbs/default/documents", files=[("files", ("later.md", b"# later\n\nwritten later"))])
+        job_id = job.json()["job"]["id"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/api/jobs/{job_id}").json()["status"] != "waiting":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.post("/api/kbs/default/search", json={"query": "显存"}).status_code == 200  # reads go on
+    assert wait_job(client, job_id)["summary"]["added"] == ["later.md"]
