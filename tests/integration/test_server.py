@@ -443,3 +443,30 @@ def test_an_upload_waits_while_another_process_holds_the_write_lock(client, data
             time.sleep(0.05)
         assert client.post("/api/kbs/default/search", json={"query": "显存"}).status_code == 200  # reads go on
     assert wait_job(client, job_id)["summary"]["added"] == ["later.md"]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_slow_answer_does_not_stall_other_requests(data):
+    """An LLM that takes 3 s to answer holds one worker thread; searches and other answers go on meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.fake_api import FakeAPI
+
+    api = FakeAPI(script=["sleep:3"], replies=["ChatGLM 可以在 7G 显存下微调。[1]"]).start()
+    try:
+        with client_for(data, llm="openai:slow", openai_base_url=api.base_url + "/v1", max_retries=0) as c:
+            with ThreadPoolExecutor(1) as pool:
+                slow = pool.submit(lambda: chat(c, QUESTION, stream=True))
+                while not api.chat_requests():  # the slow answer has reached the LLM
+                    time.sleep(0.02)
+                started = time.monotonic()
+                assert c.post("/api/kbs/default/search", json={"query": "显存"}).status_code == 200
+                assert c.get("/v1/models").status_code == 200
+                quick = time.monotonic() - started
+                assert slow.result().status_code == 200
+            assert quick < 1.5, quick
+            events = [json.loads(line[6:]) for line in slow.result().text.splitlines()
+                      if line.startswith("data: {")]
+            assert "7G 显存" in "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+    finally:
+        api.stop()
