@@ -183,3 +183,14 @@ async def test_conversation_is_a_runnable_with_sessions_in_input_or_config(kb):
     assert len(batch) == 2 and all(r["answer"] for r in batch)
     with pytest.raises(TypeError, match="Conversation expects"):
         conversation.invoke({"session_id": "s"})
+
+
+def test_an_extractive_follow_up_is_answered_against_the_standalone_question(kb):
+    """The answer step scores the same standalone question that retrieval used (it scored the bare follow-up
+    and answered "它的参数规模是多少？" with a generic sentence about parameter scale)."""
+    settings, knowledge = kb
+    conversation = build.conversation(settings, knowledge)
+    conversation.invoke({"question": "LLaMA 使用了什么归一化方法？", "session_id": "standalone"})
+    result = conversation.invoke({"question": "它的参数规模是多少？", "session_id": "standalone"})
+    assert result["rewritten_query"].startswith("LLaMA")
+    assert "7B" in result["answer"] and ("65B" in result["answer"] or "70B" in result["answer"])
