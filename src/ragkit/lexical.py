@@ -169,6 +169,10 @@ class LexicalIndex:
     def conn(self) -> sqlite3.Connection:
         return self._conn
 
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens this index makes of a text."""
+        return self._tokenize(text)
+
     def document_frequencies(self, tokens: Sequence[str]) -> dict[str, int]:
         """How many chunks hold each token (0 for a token the index never saw)."""
         tokens = list(dict.fromkeys(tokens))

@@ -89,8 +89,9 @@ class HybridRetriever(BaseRetriever):
 
     def _translated(self, query: str) -> str:
         """An English query over Chinese documents also searches the Chinese words the knowledge base has for
-        its English words (CC-CEDICT, see :mod:`ragkit.bilingual`)."""
-        if not self._cross_script(query) or (self._documents_share() or 0) < 0.5:
+        its English words, and a Chinese query over English documents the English words for its Chinese ones
+        (CC-CEDICT, see :mod:`ragkit.bilingual`)."""
+        if not self._cross_script(query):
             return query
         if self._vocabulary is None:
             self._vocabulary = Vocabulary(self.store.lexical)

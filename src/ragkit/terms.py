@@ -57,17 +57,17 @@ class Term:
 @lru_cache(maxsize=1)
 def _general_frequency() -> dict[str, int]:
     """jieba's general dictionary (word -> frequency), loaded once."""
-    from ragkit.tokenize import _prepared_cutter
+    from ragkit.tokenize import shared_cutter
 
-    return _prepared_cutter(()).FREQ
+    return shared_cutter().FREQ
 
 
 def _uncommon(term: str, general: dict[str, int]) -> bool:
     """Whether a Chinese term is mostly made of what jieba's general dictionary does not know as words: a proper
     name ("通义千问": only 通义 is a known word; "文心一言"), not "基础模型" or "大语言模型的概念"."""
-    from ragkit.tokenize import _prepared_cutter
+    from ragkit.tokenize import shared_cutter
 
-    cutter = _prepared_cutter(())
+    cutter = shared_cutter()
     chars = "".join(_CJK_RUN.findall(term))
     known = sum(len(w) for w in cutter.cut(chars, HMM=False) if len(w) >= 2 and general.get(w, 0) >= 10)
     return bool(chars) and known / len(chars) < 0.7 and len(chars) - known >= 2  # 预训练 is 预 + a word
@@ -246,7 +246,26 @@ class Vocabulary:
             self._translations[key] = [zh for _, _, zh in ranked[:limit]]
         return self._translations[key]
 
+    def english_for(self, word: str, limit: int = 3) -> list[str]:
+        """English words for a Chinese word that occur in this knowledge base."""
+        key = "zh:" + word
+        if key not in self._translations:
+            from ragkit.bilingual import to_english
+
+            candidates = to_english(word, limit=8)
+            present = self.lexical.document_frequencies(candidates) if candidates else {}
+            self._translations[key] = [w for w in candidates if present.get(w, 0) > 0][:limit]
+        return self._translations[key]
+
     def translate(self, text: str, limit: int = 2) -> list[str]:
+        """Words of the knowledge base's language for the words of ``text`` written in the other one: Chinese
+        words for English ones (see :meth:`translate_english`), English words for Chinese ones."""
+        if re.search(r"[\u3400-\u9fff]", text):
+            return list(dict.fromkeys(w for token in self.lexical.tokenize(text) if re.search(r"[\u3400-\u9fff]", token)
+                                      for w in self.english_for(token, limit=limit)))
+        return self.translate_english(text, limit)
+
+    def translate_english(self, text: str, limit: int = 2) -> list[str]:
         """Chinese words for the English words of ``text``: two-word phrases first ("code generation",
         "reinforcement learning"), then the single words not covered by a phrase."""
         words = [w for w in re.findall(r"[a-z][a-z'-]*[a-z]", text.lower()) if w not in _QUESTION_WORDS]

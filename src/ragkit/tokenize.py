@@ -59,6 +59,12 @@ def _shipped_terms() -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
+def shared_cutter():  # noqa: ANN201 - jieba.Tokenizer
+    """The jieba tokenizer with the shipped seed, shared by everything that needs jieba's dictionary (its
+    word frequencies, parts of speech): loading a dictionary takes a second, so it is loaded once."""
+    return _prepared_cutter(tuple(t.lower() for t in _shipped_terms()))
+
+
 def default_terms() -> list[str]:
     """The small seed of compound words shipped with ragkit (``ragkit/data/terms.txt``, read once); a knowledge
     base's own terms are learned from its documents (:mod:`ragkit.terms`)."""

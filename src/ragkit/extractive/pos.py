@@ -1,4 +1,8 @@
-"""Proper nouns of a Chinese question, by jieba's part-of-speech tagger (loaded on first use, shared).
+"""Proper nouns of a Chinese question: words jieba's dictionary tags as names of people, places, organisations
+or other proper nouns (its ``dict.txt``: ``word frequency tag``), found by the shared jieba tokenizer.
+
+Only the tagged names are read from the dictionary (once); ``jieba.posseg`` would load the whole tag table and a
+second dictionary.
 
 >>> proper_nouns("腾讯混元大模型的参数量是多少？")
 ['腾讯']
@@ -6,7 +10,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
 
@@ -15,14 +18,21 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @lru_cache(maxsize=1)
-def _tagger():  # noqa: ANN202 - jieba.posseg.POSTokenizer
-    import jieba.posseg
+def _names() -> frozenset[str]:
+    import jieba
 
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    return jieba.posseg.POSTokenizer()
+    with jieba.get_dict_file() as handle:
+        words = []
+        for raw in handle:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[2] in _NAME_TAGS and len(parts[0]) >= 2:
+                words.append(parts[0])
+    return frozenset(words)
 
 
 def proper_nouns(text: str) -> list[str]:
-    """Chinese words jieba tags as names of people, places, organisations or other proper nouns."""
-    return [pair.word for pair in _tagger().cut(text) if pair.flag in _NAME_TAGS and _CJK.search(pair.word)
-            and len(pair.word) >= 2]
+    """Chinese words of ``text`` that jieba's dictionary tags as proper nouns."""
+    from ragkit.tokenize import shared_cutter
+
+    names = _names()
+    return [w for w in shared_cutter().cut(text, HMM=False) if w in names and _CJK.search(w)]
