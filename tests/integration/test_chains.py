@@ -194,3 +194,23 @@ def test_an_extractive_follow_up_is_answered_against_the_standalone_question(kb)
     result = conversation.invoke({"question": "它的参数规模是多少？", "session_id": "standalone"})
     assert result["rewritten_query"].startswith("LLaMA")
     assert "7B" in result["answer"] and ("65B" in result["answer"] or "70B" in result["answer"])
+
+
+@pytest.mark.parametrize("kind", ["md", "html", "docx"])
+def test_a_table_cell_is_answered_from_markdown_html_and_word_alike(tmp_path, kind):
+    from tests.support.files import make_docx
+
+    rows = [("模型", "参数量"), ("GPT-3", "175B"), ("LLaMA", "65B")]
+    path = tmp_path / f"models.{kind}"
+    if kind == "md":
+        path.write_text("# 大模型手册\n\n| 模型 | 参数量 |\n| --- | --- |\n| GPT-3 | 175B |\n| LLaMA | 65B |\n", encoding="utf-8")
+    elif kind == "html":
+        cells = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows)
+        path.write_text(f"<html><body><h1>大模型手册</h1><table>{cells}</table></body></html>", encoding="utf-8")
+    else:
+        make_docx(path)
+    settings = Settings(data_dir=tmp_path / "data", embedder="fake:32")
+    knowledge = build.open_kb(settings)
+    assert ingest(knowledge, [path], split=build.split_options(settings)).ok
+    result = build.conversation(settings, knowledge).invoke("LLaMA 的参数量是多少？")
+    assert result["answer"].startswith("LLaMA 的参数量：65B") and result["citations"][0].source == path.name
