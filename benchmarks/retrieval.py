@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEV, ROOT, table, write_section  # noqa: E402
 
-from _eval import ragkit, run_eval  # noqa: E402
+from _eval import group_metrics, groups_of, ragkit, run_eval  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
 
 from ragkit.chains import expand_query  # noqa: E402
@@ -33,13 +33,14 @@ def query_of(q: Question) -> str:
     return expand_query(q.question, [HumanMessage(h) for h in q.history]) if q.history else q.question
 
 
-GROUPS = {"single zh": "zh", "single en": "en", "multiturn zh": "multi-turn"}
+GROUPS = ["single zh", "single en", "paraphrase", "table", "multi-turn"]
 
 
 def score(search, questions: list[Question]) -> dict[str, tuple[float, float, float]]:
     out = {}
-    for group, label in GROUPS.items():
-        items = [q for q in questions if f"{q.kind} {q.lang}" == group]
+    for label in GROUPS:
+        items = [q for q in questions if q.kind != "unanswerable" and label in groups_of(
+            {"id": q.id, "kind": q.kind, "lang": q.lang, "tags": list(q.tags)})]
         ranks = [first_hit_rank([d.page_content for d in search(query_of(q))][:10], q.evidence) for q in items]
         out[label] = (hit_at(ranks, 1), hit_at(ranks, 5), mrr_at(ranks, 10))
     return out
@@ -74,24 +75,30 @@ def main() -> None:
         assert done.returncode == 0, done.stderr
         compare = [x for mode in ("bm25", "dense", "hybrid") for x in ("--compare", f"retrieval_mode={mode}")]
         results = run_eval(DEV, data, Path(tmp) / "out", "--retrieval-only", *compare, RAGKIT_EMBEDDER=args.embedder)
-        rows = [[f"ragkit {r['config'].split('=')[1]}", GROUPS[r["group"]], r["n"], r["hit@1"], r["hit@5"],
-                 r["mrr@10"]] for r in results["summary"] if r["group"] in GROUPS]
+        rows = []
+        for config in ("bm25", "dense", "hybrid"):
+            outcomes = [o for o in results["outcomes"] if o["config"] == f"retrieval_mode={config}"]
+            for group, row in group_metrics(outcomes).items():
+                if group in GROUPS:
+                    rows.append([f"ragkit {config}", group, row["n"], row["hit@5"], row["mrr@10"]])
         misses = [f"- {o['id']} ({o['question']})" for o in results["misses"]
                   if o["config"] == "retrieval_mode=hybrid"]
         settings = Settings(embedder=args.embedder)
         search, n_base = baseline(make_embeddings(args.embedder), Path(tmp))
-        for group, (h1, h5, mrr) in score(search, questions).items():
-            n = sum(1 for q in questions if GROUPS.get(f"{q.kind} {q.lang}") == group)
-            rows.append(["baseline (500/50, Chroma)", group, n, h1, h5, mrr])
+        for group, (_, h5, mrr) in score(search, questions).items():
+            n = sum(1 for q in questions if q.kind != "unanswerable" and group in groups_of(
+                {"id": q.id, "kind": q.kind, "lang": q.lang, "tags": list(q.tags)}))
+            rows.append(["baseline (500/50, Chroma)", group, n, h5, mrr])
     body = (
         f"Embedder `{args.embedder}`; ragkit defaults: chunk_size {settings.chunk_size}, overlap "
         f"{settings.chunk_overlap}; fusion RRF k={settings.rrf_k}, BM25 {settings.bm25_weight} : dense "
-        f"{settings.dense_weight} (swapped for cross-script queries). ragkit rows are `ragkit eval --retrieval-only "
+        f"{settings.dense_weight}, names-only BM25 {settings.names_weight}; English queries over Chinese text also "
+        f"search the knowledge base's Chinese words for their English words. ragkit rows are `ragkit eval --retrieval-only "
         f"--compare retrieval_mode=...`; follow-ups are searched as the extractive chain expands them. Baseline: "
         f"RecursiveCharacterTextSplitter(500, 50) + Chroma similarity search with the same embedder, {n_base} chunks.\n\n"
-        + table(["retriever", "questions", "n", "hit@1", "hit@5", "MRR@10"], rows)
+        + table(["retriever", "questions", "n", "hit@5", "MRR@10"], rows)
         + "\n\nHybrid misses at 5:\n" + ("\n".join(misses) or "- none")
-        + "\n\nTargets for the default hybrid: Chinese hit@5 >= 0.97 and MRR@10 >= 0.90; English hit@5 >= 0.90."
+        + "\n\nTargets for the default hybrid: Chinese hit@5 >= 0.97 and MRR@10 >= 0.90; English hit@5 >= 0.95."
     )
     print(body)
     if args.write:

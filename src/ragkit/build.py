@@ -110,7 +110,8 @@ def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -
     """The hybrid retriever over ``kb`` with the settings' mode, weights and k (``overrides`` win)."""
     params: dict[str, object] = {
         "k": settings.top_k, "mode": settings.retrieval_mode, "bm25_weight": settings.bm25_weight,
-        "dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k, "fetch_k": settings.fetch_k,
+        "dense_weight": settings.dense_weight,
+        "names_weight": settings.names_weight, "rrf_k": settings.rrf_k, "fetch_k": settings.fetch_k,
     }
     params.update({key: value for key, value in overrides.items() if value is not None})
     return HybridRetriever(store=kb.store(), **params)

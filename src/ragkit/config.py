@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100, description="Passages returned by search.")
     bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the vector ranking in fusion.")
+    names_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking over the question's names alone.")
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
     fetch_k: int = Field(30, ge=1, le=1000, description="Candidates each retriever fetches before fusion.")
     user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25 and extractive answers.")
