@@ -197,3 +197,29 @@ def test_agent_with_a_tool_calling_model_over_http(api, data):
     assert payload["steps"][0]["args"] == {"query": "LangChain 作者", "k": 3}
     assert payload["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and payload["notice"] is None
     assert payload["citations"][0]["n"] == 1 and payload["citations"][0]["source"].endswith(".md")
+
+
+def _writes_its_call_as_text(body):
+    """A small model behind an OpenAI-compatible server: the tool call comes back as JSON in the content."""
+    if not [m for m in body["messages"] if m["role"] == "tool"]:
+        return '```json\n{"name": "search_knowledge_base", "arguments": {"query": "LangChain 作者"}}\n```'
+    return "LangChain 的作者是 Harrison Chase [1]。"
+
+
+def test_agent_runs_tool_calls_written_as_text_when_the_setting_says_so(api, data):
+    api.reply_with = _writes_its_call_as_text
+    done = run_ragkit("agent", "LangChain 的作者是谁？", "--json", env=_env(api, data, RAGKIT_TEXT_TOOL_CALLS="true"))
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [s["tool"] for s in payload["steps"]] == ["search_knowledge_base", "search_knowledge_base"]
+    assert payload["steps"][0]["args"] == {"query": "LangChain 作者"}
+    assert payload["answer"] == "LangChain 的作者是 Harrison Chase [1]。"
+    assert payload["citations"][0]["source"].endswith(".md")
+
+
+def test_without_the_setting_a_call_written_as_text_stays_text(api, data):
+    api.reply_with = _writes_its_call_as_text
+    done = run_ragkit("agent", "LangChain 的作者是谁？", "--json", env=_env(api, data))
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["steps"] == [] and '"name": "search_knowledge_base"' in payload["answer"]

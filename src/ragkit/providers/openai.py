@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from ragkit.providers import ProviderOptions, require_key
+from ragkit.providers.toolcalls import with_text_tool_calls
 
 
 def api_key(options: ProviderOptions) -> str:
@@ -43,10 +44,12 @@ def embeddings(model: str, options: ProviderOptions) -> Embeddings:
 def compatible_chat(model: str, *, base_url: str | None, key: str, options: ProviderOptions,
                     temperature: float | None) -> BaseChatModel:
     """ChatOpenAI for any compatible server, streaming, with the settings' timeout and retries (the OpenAI
-    SDK retries connection errors, 408/409/429 and 5xx with exponential backoff; 401 is not retried)."""
+    SDK retries connection errors, 408/409/429 and 5xx with exponential backoff; 401 is not retried). With
+    ``text_tool_calls`` on, tool calls written as JSON in the reply text become real ones."""
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(model=model, base_url=base_url, api_key=key, timeout=options.timeout,
+    cls = with_text_tool_calls(ChatOpenAI) if options.text_tool_calls else ChatOpenAI
+    return cls(model=model, base_url=base_url, api_key=key, timeout=options.timeout,
                       max_retries=options.max_retries, temperature=temperature, streaming=True,
                       stream_usage=True)
 
