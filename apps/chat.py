@@ -22,7 +22,7 @@ from ragkit.errors import RagkitError, localized, one_line
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport
 from ragkit.prompts import NEEDS_TOOLS
-from ragkit.providers import explain_failure
+from ragkit.providers import RERANK_PROVIDERS, explain_failure
 from ragkit.workspace import Workspace, provider_states
 
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "llm"
@@ -271,13 +271,15 @@ def settings_panel(ws: Workspace) -> None:
                                 help=", ".join(s.example for s in states.values() if s.kind == "llm"))
             embedder = st.text_input(t("ui_embedder"), ws.settings.embedder,
                                      help=", ".join(s.example for s in states.values() if s.kind == "embeddings"))
+            reranker = st.text_input(t("ui_reranker"), ws.settings.reranker or "",
+                                     help=", ".join(p.example for p in RERANK_PROVIDERS.values()))
             top_k = st.slider(t("ui_top_k"), 1, 20, ws.settings.top_k)
             modes = ["hybrid", "bm25", "dense"]
             mode = st.selectbox(t("ui_retrieval_mode"), modes, index=modes.index(ws.settings.retrieval_mode))
             temperature = st.slider(t("ui_temperature"), 0.0, 2.0, float(ws.settings.temperature), 0.1)
             if st.form_submit_button(t("ui_apply")):
                 overrides().update(llm=llm.strip(), embedder=embedder.strip(), top_k=top_k, retrieval_mode=mode,
-                                   temperature=temperature)
+                                   temperature=temperature, reranker=reranker.strip() or "none")
                 st.rerun()
         for kind in ("llm", "embeddings"):
             for state in (s for s in states.values() if s.kind == kind):

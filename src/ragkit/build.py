@@ -15,15 +15,17 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.retrievers import BaseRetriever
 
 from ragkit.config import Settings
-from ragkit.errors import StoreError
+from ragkit.errors import ConfigError, StoreError
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
 from ragkit.chains import Conversation, rag_chain
 from ragkit.memory import Conversations
-from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings
+from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings, make_reranker, rerank_provider
+from ragkit.reranking import Reranker, RerankingRetriever
 from ragkit.retrieval import HybridRetriever
 from ragkit.store import KnowledgeBase, connect_sqlite
 from ragkit.i18n import tr
@@ -43,6 +45,7 @@ def provider_options(settings: Settings) -> ProviderOptions:
         zhipuai_base_url=settings.zhipuai_base_url, dashscope_base_url=settings.dashscope_base_url,
         ollama_base_url=settings.ollama_base_url, timeout=settings.request_timeout,
         max_retries=settings.max_retries, batch_size=settings.embed_batch_size, user_dict=settings.user_dict,
+        text_tool_calls=settings.text_tool_calls, rerank_api_key=settings.rerank_api_key,
     )
 
 
@@ -106,15 +109,28 @@ def _bring_up_to_date(kb: KnowledgeBase, lang: str) -> None:
             raise
 
 
-def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> HybridRetriever:
-    """The hybrid retriever over ``kb`` with the settings' mode, weights and k (``overrides`` win)."""
+def make_retriever(settings: Settings, kb: KnowledgeBase, **overrides: object) -> BaseRetriever:
+    """The hybrid retriever over ``kb`` with the settings' mode, weights and k (``overrides`` win), followed by
+    the configured reranker, if any (it orders ``rerank_candidates`` fused passages and keeps ``k``)."""
     params: dict[str, object] = {
         "k": settings.top_k, "mode": settings.retrieval_mode, "bm25_weight": settings.bm25_weight,
         "dense_weight": settings.dense_weight,
         "names_weight": settings.names_weight, "rrf_k": settings.rrf_k, "fetch_k": settings.fetch_k,
     }
     params.update({key: value for key, value in overrides.items() if value is not None})
-    return HybridRetriever(store=kb.store(), **params)
+    hybrid = HybridRetriever(store=kb.store(), **params)
+    if settings.reranker is None:
+        return hybrid
+    return RerankingRetriever(retriever=hybrid, reranker=reranker(settings, kb), k=hybrid.k,
+                              candidates=settings.rerank_candidates)
+
+
+def reranker(settings: Settings, kb: KnowledgeBase | None = None) -> Reranker:
+    """The configured reranker (the ``llm`` one ranks with the configured chat model)."""
+    if settings.reranker is None:
+        raise ConfigError("no reranker is configured (RAGKIT_RERANKER)")
+    chat = llm(settings, kb) if rerank_provider(settings.reranker)[0].name == "llm" else None
+    return make_reranker(settings.reranker, provider_options(settings), llm=chat)
 
 
 def llm(settings: Settings, kb: KnowledgeBase | None = None) -> BaseChatModel:

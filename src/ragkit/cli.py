@@ -26,7 +26,7 @@ from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
 from ragkit.prompts import NEEDS_TOOLS
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
-from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, explain_failure, is_generative, is_installed
+from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, RERANK_PROVIDERS, explain_failure, is_generative, is_installed
 from ragkit.store import Counts
 
 
@@ -554,8 +554,9 @@ def eval_cmd(ctx: click.Context, questions: Path | None, retrieval_only: bool, c
 @click.pass_context
 @_guard
 def providers_cmd(ctx: click.Context) -> None:
-    """List the providers of the registry (embeddings and LLMs) and whether each is installed."""
-    for title, table in (("embeddings (RAGKIT_EMBEDDER)", EMBEDDING_PROVIDERS), ("LLMs (RAGKIT_LLM)", CHAT_PROVIDERS)):
+    """List the providers of the registry (embeddings, LLMs, rerankers) and whether each is installed."""
+    for title, table in (("embeddings (RAGKIT_EMBEDDER)", EMBEDDING_PROVIDERS), ("LLMs (RAGKIT_LLM)", CHAT_PROVIDERS),
+                         ("rerankers (RAGKIT_RERANKER)", RERANK_PROVIDERS)):
         click.echo(title)
         for p in table.values():
             state = "ok" if is_installed(p) else f"pip install 'ragkit[{p.extra}]'"

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     names_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking over the question's names alone.")
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
     fetch_k: int = Field(30, ge=1, le=1000, description="Candidates each retriever fetches before fusion.")
+    reranker: str | None = Field(
+        None, description="Reranker between fusion and answering, as `provider:model` (st:PATH, http:URL, tei:URL, "
+        "dashscope:gte-rerank-v2, llm); unset or `none` = no reranking.")
+    rerank_candidates: int = Field(20, ge=1, le=200, description="Fused passages the reranker orders (top_k of them are kept).")
+    rerank_api_key: SecretStr | None = Field(None, description="Bearer key for an http: or tei: reranker.")
+    text_tool_calls: bool = Field(
+        False, description="Turn tool calls that openai:/ollama:/zhipu:/dashscope: models write as JSON in their reply "
+        "text into real tool calls (gguf: always does).")
     user_dict: Path | None = Field(None, description="Extra jieba dictionary (one term per line) for BM25 and extractive answers.")
     lang: Literal["zh", "en"] = Field("zh", description="Language of messages and the interface: zh or en.")
 
@@ -110,6 +118,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("reranker")
+    @classmethod
+    def _none_is_off(cls, value: str | None) -> str | None:
+        return None if value is None or value.strip().lower() in ("", "none", "off") else value.strip()
 
     @classmethod
     def settings_customise_sources(

@@ -64,6 +64,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "{provider} did not answer within {timeout} s ({retries} retries; RAGKIT_REQUEST_TIMEOUT)"),
     "llm_unreachable": ("无法连接 {provider}（{url}），重试 {retries} 次后仍失败", "cannot reach {provider} at {url}, still after {retries} retries"),
     "llm_malformed": ("{provider} 返回了无法解析的响应：{detail}", "{provider} sent a response that cannot be read: {detail}"),
+    "gguf_unreadable": ("{path} 不是 llama.cpp 能加载的 GGUF 模型文件", "{path} is not a GGUF model file llama.cpp can load"),
+    "rerank_failed": ("重排序模型 {provider}（{url}）出错：{detail}", "the reranker {provider} ({url}) failed: {detail}"),
+    "gguf_failed": ("本地模型 {path} 无法完成请求：{detail}", "the local model {path} could not complete the request: {detail}"),
     # CLI
     "summary": ("新增 {added}，更新 {updated}，未变 {unchanged}，删除 {removed}，失败 {failed}；写入 {written} 个片段，删除 {deleted} 个，用时 {seconds:.1f} 秒",
                 "added {added}, updated {updated}, unchanged {unchanged}, removed {removed}, failed {failed}; "
@@ -140,6 +143,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_settings": ("设置", "Settings"),
     "ui_llm": ("大模型（provider:model）", "LLM (provider:model)"),
     "ui_embedder": ("嵌入模型（provider:model）", "Embedding model (provider:model)"),
+    "ui_reranker": ("重排序模型（provider:model，留空则不重排）", "Reranker (provider:model; empty = none)"),
     "ui_ready": ("可用", "ready"),
     "ui_not_ready": ("不可用：{reason}", "not ready: {reason}"),
     "ui_top_k": ("返回片段数（top-k）", "Passages (top-k)"),

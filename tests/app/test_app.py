@@ -207,3 +207,21 @@ def test_rating_an_answer_reaches_the_feedback_export(app, tmp_path):
     assert [(r.rating, r.comment, r.question) for r in rated] == [(1, "准确", "ChatGLM 在多大显存的条件下可以进行微调？")]
     line = export_questions(rated)[0]
     assert line["kind"] == "single" and "7G 显存" in line["evidence"] and line["answer_given"]
+
+
+def test_the_reranker_is_switched_in_the_settings(app, tmp_path):
+    from ragkit import build
+    from ragkit.reranking import RerankingRetriever
+    from tests.support.rerankers import tiny_cross_encoder
+
+    path = tiny_cross_encoder(tmp_path / "cross-encoder")
+    next(f for f in app.text_input if f.label.startswith("重排序模型")).set_value(f"st:{path}")
+    next(b for b in app.button if b.label == "应用设置").click().run()
+    ws = app.session_state.workspace
+    assert ws.settings.reranker == f"st:{path}"
+    assert isinstance(build.make_retriever(ws.settings, ws.kb), RerankingRetriever)
+    ask(app, "LangChain 的作者是谁？")
+    assert not app.exception and not app.error and len(app.chat_message) == 2
+    next(f for f in app.text_input if f.label.startswith("重排序模型")).set_value("")
+    next(b for b in app.button if b.label == "应用设置").click().run()
+    assert app.session_state.workspace.settings.reranker is None

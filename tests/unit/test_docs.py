@@ -3,7 +3,7 @@
 import re
 
 from ragkit.config import Settings
-from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS
+from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, RERANK_PROVIDERS
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -15,7 +15,7 @@ def test_every_setting_is_in_the_configuration_table():
 
 
 def test_every_provider_is_listed():
-    for name in [*EMBEDDING_PROVIDERS, *CHAT_PROVIDERS]:
+    for name in [*EMBEDDING_PROVIDERS, *CHAT_PROVIDERS, *RERANK_PROVIDERS]:
         assert re.search(rf"\| `{name}[:<` ]", README), name
 
 

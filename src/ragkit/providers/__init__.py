@@ -1,4 +1,4 @@
-"""THE provider registry: ``"provider:model"`` strings -> LangChain embeddings and chat models.
+"""THE provider registry: ``"provider:model"`` strings -> LangChain embeddings, chat models and rerankers.
 
 Each provider lives in its own small module, imported only when asked for, so an optional SDK
 that is not installed costs nothing until it is used (and then fails with the pip extra to
@@ -25,6 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
 from ragkit.errors import ConfigError, ProviderError
+from ragkit.reranking import Reranker
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class ProviderOptions:
     max_retries: int = 2
     batch_size: int = 64
     user_dict: Path | None = None
+    text_tool_calls: bool = False
+    rerank_api_key: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,26 @@ CHAT_PROVIDERS: dict[str, Provider] = {
         Provider("dashscope", "Alibaba Qwen chat, DashScope compatible mode", "dashscope:qwen-plus",
                  "langchain_openai", key_setting="dashscope_api_key"),
         Provider("ollama", "a model served by Ollama", "ollama:qwen2.5", "langchain_ollama", extra="ollama"),
-        Provider("gguf", "a local GGUF file through llama-cpp-python (builds from source)", "gguf:/models/q.gguf",
-                 "llama_cpp", extra="gguf"),
+        Provider("gguf", "a local GGUF file through llama.cpp (the prebuilt xllamacpp wheel); tool calls",
+                 "gguf:/models/q.gguf", "xllamacpp", extra="gguf"),
         Provider("fake", "scripted replies for tests (fake:<reply>)", "fake:你好", "ragkit"),
+    )
+}
+
+
+RERANK_PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider("st", "a sentence-transformers CrossEncoder from a local directory", "st:/path/to/cross-encoder",
+                 "sentence_transformers", extra="st"),
+        Provider("http", "a /rerank API ({model, query, documents, top_n}): Jina, Cohere, Xinference, SiliconFlow, "
+                 "vLLM, llama.cpp server; #model names the model", "http:http://127.0.0.1:9997/v1/rerank#bge-reranker-v2-m3",
+                 "httpx"),
+        Provider("tei", "Hugging Face text-embeddings-inference /rerank ({query, texts})",
+                 "tei:http://127.0.0.1:8080/rerank", "httpx"),
+        Provider("dashscope", "Alibaba DashScope text rerank", "dashscope:gte-rerank-v2", "httpx",
+                 key_setting="dashscope_api_key"),
+        Provider("llm", "listwise reranking by the configured generative LLM", "llm", "ragkit"),
     )
 }
 
@@ -128,6 +148,25 @@ def embedding_provider(spec: str) -> tuple[Provider, str]:
 def chat_provider(spec: str) -> tuple[Provider, str]:
     """Look a chat model spec up in the registry; an unknown provider lists the valid ones."""
     return _lookup(spec, CHAT_PROVIDERS, "LLM")
+
+
+def rerank_provider(spec: str) -> tuple[Provider, str]:
+    """Look a reranker spec up in the registry; an unknown provider lists the valid ones."""
+    return _lookup(spec, RERANK_PROVIDERS, "reranker")
+
+
+def make_reranker(spec: str, options: ProviderOptions | None = None, *,
+                  llm: BaseChatModel | None = None) -> Reranker:
+    """Build the reranker named by ``spec`` (cheap: models load and keys are sent on first use).
+
+    ``llm`` is the chat model the ``llm`` reranker ranks with.
+
+    >>> make_reranker("tei:http://127.0.0.1:8080/rerank").url
+    'http://127.0.0.1:8080/rerank'
+    """
+    provider, model = rerank_provider(spec)
+    module = _import_provider(provider)
+    return module.reranker(model, options or ProviderOptions(), llm=llm)
 
 
 def make_embeddings(spec: str, options: ProviderOptions | None = None) -> Embeddings:
