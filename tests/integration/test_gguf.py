@@ -35,7 +35,7 @@ class _Qwen:
 
     @property
     def chat_model_params(self) -> dict:
-        return {"model": str(MODEL), "n_ctx": 4096, "temperature": 0.0, "max_tokens": 256}
+        return {"model": str(MODEL), "n_ctx": 4096, "temperature": 0.0}
 
     @property
     def model_override_value(self) -> str:
