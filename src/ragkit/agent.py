@@ -25,7 +25,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.utils import AddableDict
 
 from ragkit.chains import Conversation, question_input, cite, is_abstention
-from ragkit.prompts import NEEDS_TOOLS, agent_system, lang_of
+from ragkit.prompts import NEEDS_TOOLS, UNFINISHED_CALL, agent_system, lang_of
 from ragkit.store import KnowledgeBase
 from ragkit.tools import PassageLedger, knowledge_base_tools
 
@@ -110,7 +110,7 @@ class Agent(Runnable[Any, dict[str, Any]]):
         return create_agent(
             self.llm, tools, system_prompt=agent_system(lang),
             checkpointer=checkpointer if checkpointer is not None else self._checkpointer(),
-            middleware=[ToolErrorMiddleware(on_error=_tool_error),
+            middleware=[ToolErrorMiddleware(on_error=_tool_error), search_first(),
                         ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end")],
         )
 
@@ -165,6 +165,10 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
+            if looks_like_a_call(final):  # no answer: the knowledge-base Q&A gives one
+                yield AddableDict(notice=UNFINISHED_CALL[lang])
+                yield from self.fallback.stream(self._fallback_input(value, question, thread_id, remember), config)
+                continue
             yield from self._finish(question, thread_id, final, taken, remember)
 
     async def _arun(self, values: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[AddableDict]:
@@ -188,6 +192,12 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
+            if looks_like_a_call(final):
+                yield AddableDict(notice=UNFINISHED_CALL[lang])
+                async for chunk in self.fallback.astream(self._fallback_input(value, question, thread_id, remember),
+                                                         config):
+                    yield chunk
+                continue
             for chunk in await asyncio.to_thread(self._finish, question, thread_id, final, taken, remember):
                 yield chunk
 
@@ -213,6 +223,37 @@ class Agent(Runnable[Any, dict[str, Any]]):
         async for chunk in self.astream(input, config, **kwargs):
             result = result + chunk
         return result
+
+
+def search_first() -> Any:
+    """Agent middleware: a turn's first model call must search the knowledge base (small local models otherwise
+    answer from memory), and a model that writes its tool calls as text makes one call at a time."""
+    from langchain.agents.middleware import AgentMiddleware
+
+    def adjust(request: Any) -> Any:
+        turn = max((i for i, m in enumerate(request.messages) if isinstance(m, HumanMessage)), default=-1)
+        changes: dict[str, Any] = {}
+        if not any(isinstance(m, ToolMessage) for m in request.messages[turn + 1 :]):
+            changes["tool_choice"] = "search_knowledge_base"
+        if getattr(request.model, "text_tool_calls", False):
+            changes["model_settings"] = {**request.model_settings, "parallel_tool_calls": False}
+        return request.override(**changes) if changes else request
+
+    class SearchFirst(AgentMiddleware):
+        def wrap_model_call(self, request: Any, handler: Any) -> Any:
+            return handler(adjust(request))
+
+        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+            return await handler(adjust(request))
+
+    return SearchFirst()
+
+
+def looks_like_a_call(text: str) -> bool:
+    """Whether a final answer is a tool call the model wrote instead of an answer (often cut off)."""
+    stripped = text.strip()
+    return stripped.startswith(("{", "[{", "```json", "<tool_call>")) and (
+        '"name"' in stripped or "'name'" in stripped or "<tool_call>" in stripped)
 
 
 def _updates(update: dict[str, Any]) -> Iterator[tuple[list[Step], str | None]]:

@@ -185,6 +185,127 @@ def _piece(chunk: BaseMessage) -> str:
     return chunk.text if isinstance(chunk.text, str) else str(chunk.content)
 
 
+class _AskAgain(Exception):  # noqa: N818 - control flow, not an error
+    """The answer began in the other language: ask again with these messages."""
+
+    def __init__(self, messages: list[BaseMessage]) -> None:
+        super().__init__("ask again")
+        self.messages = messages
+
+
+LANGUAGE_REMINDER = {"zh": "请只用中文回答。", "en": "Answer in English only."}
+FALLBACK_SCORE = 1.3  # an extractive answer this sure replaces a generative abstention
+
+
+class _Answering:
+    """One answer being streamed. A generative answer's opening is held back until it is known to be neither
+    an abstention (which an extractive answer may replace when the passages clearly hold one) nor written in the
+    other language (asked once more, with a reminder); then it streams as it comes. At the end, citations come
+    from the ``[n]`` markers, or, for a generative answer without them, from matching its sentences to the
+    passages."""
+
+    def __init__(self, state: dict[str, Any], messages: list[BaseMessage] | None, *, generative: bool,
+                 fallback: ExtractiveChatModel | None) -> None:
+        self.state, self.messages, self.generative, self.fallback = state, messages, generative, fallback
+        self.start, self.parts, self.held, self.first_token = time.perf_counter(), [], "", None
+        self.open, self.reminded, self.extractive = not generative, False, not generative
+
+    def _emit(self, text: str) -> list[AddableDict]:
+        if not text:
+            return []
+        self.first_token = self.first_token if self.first_token is not None else _ms(self.state["t0"])
+        self.parts.append(text)
+        return [AddableDict(answer=text)]
+
+    def take(self, piece: str) -> list[AddableDict]:
+        if self.open or not piece:
+            return self._emit(piece)
+        self.held += piece
+        opening = self.held.strip()
+        if any(phrase.startswith(opening) or opening.startswith(phrase.rstrip("。.")) for phrase in NOT_FOUND.values()):
+            return []  # may be an abstention: decided at the end
+        cjk = len(re.findall(r"[\u3400-\u9fff]", opening))
+        latin = len(re.findall(r"[A-Za-z]", opening))
+        right = cjk >= 2 if self.state["lang"] == "zh" else latin >= 8 and cjk <= latin
+        if not right and cjk + latin < 16:
+            return []  # not known yet
+        if not right and not self.reminded and self.messages:
+            self.reminded, self.held = True, ""
+            reminder = LANGUAGE_REMINDER[self.state["lang"]]
+            raise _AskAgain([*self.messages[:-1], HumanMessage(self.messages[-1].text + "\n\n" + reminder)])
+        self.open, held, self.held = True, self.held, ""
+        return self._emit(held)
+
+    def close(self) -> list[AddableDict]:
+        out: list[AddableDict] = []
+        held, self.held = self.held, ""
+        if held and is_abstention(held) and (replacement := self._extractive()):
+            self.extractive = True
+            out += self._emit(replacement)
+        else:
+            out += self._emit(held)
+        if not self.parts:
+            out += self._emit(NOT_FOUND[self.state["lang"]])
+        out.append(self._finish())
+        return out
+
+    def _extractive(self) -> str | None:
+        """The extractive answer to the standalone question, when it is sure enough to replace an abstention."""
+        if self.fallback is None or not self.state["docs"]:
+            return None
+        prompt = answer_prompt(self.state["lang"]).invoke({
+            "passages": format_passages(self.state["docs"]), "question": self.state["query"], "history": []})
+        reply = self.fallback.invoke(prompt)
+        meta = reply.response_metadata  # sure: a high score, and it says most of what was asked
+        sure = not meta.get("abstained") and meta.get("score", 0) >= FALLBACK_SCORE and meta.get("attribute", 0) >= 0.75
+        return reply.text if sure else None
+
+    def _finish(self) -> AddableDict:
+        state, text = self.state, "".join(self.parts)
+        abstained = is_abstention(text)
+        citations = [] if abstained else cite(text, state["docs"])
+        if not citations and not abstained and self.generative:
+            citations = recover_citations(text, state["docs"])
+        timings = {**state["timings"], "first_token_ms": self.first_token if self.first_token is not None
+                   else _ms(state["t0"]), "answer_ms": _ms(self.start), "total_ms": _ms(state["t0"])}
+        return AddableDict(
+            question=state["question"], abstained=abstained, docs=state["docs"], timings=timings,
+            rewritten_query=state["query"] if state["query"] != state["question"] else None,
+            citations=citations, extractive=self.extractive,
+        )
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", _MARKER.sub("", text).lower())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def recover_citations(answer: str, docs: list[Document], *, min_share: float = 0.5) -> list[Citation]:
+    """Citations for an answer written without ``[n]`` markers: each answer sentence is matched to the passage
+    that holds most of its character pairs (at least ``min_share`` of them).
+
+    >>> docs = [Document("GLM 由清华研发。", id="a"), Document("ChatGLM 能在 7G 显存下微调。", id="b")]
+    >>> [(c.n, c.chunk_id) for c in recover_citations("ChatGLM 只要 7G 显存就能微调。", docs)]
+    [(2, 'b')]
+    """
+    out: dict[int, Citation] = {}
+    grams = [_bigrams(d.page_content) for d in docs]
+    for sentence in _ANSWER_SENTENCE.findall(answer):
+        own = _bigrams(sentence)
+        if len(own) < 4:
+            continue
+        shares = [len(own & g) / len(own) for g in grams]
+        if not shares or max(shares) < min_share:
+            continue
+        n = shares.index(max(shares)) + 1
+        if n not in out:
+            doc = docs[n - 1]
+            out[n] = Citation(n=n, source=str(doc.metadata.get("source", "")), heading=str(doc.metadata.get("heading", "")),
+                              chunk_id=doc.id or "", quote=_best_sentence(sentence, doc), passage=doc.page_content,
+                              page=doc.metadata.get("page"))
+    return list(out.values())
+
+
 def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool | None = None,
               vocabulary: Vocabulary | None = None) -> Runnable:
     """The RAG chain over ``retriever`` answering with ``llm`` (see the module docstring).
@@ -250,45 +371,37 @@ def rag_chain(retriever: BaseRetriever, llm: BaseChatModel, *, generative: bool 
             "passages": format_passages(docs), "question": question, "history": state["history"],
         }).to_messages()
 
-    def finish(state: dict[str, Any], parts: list[str], first_token: float | None, start: float) -> AddableDict:
-        text = "".join(parts)
-        abstained = is_abstention(text)
-        timings = {**state["timings"], "first_token_ms": first_token if first_token is not None else _ms(state["t0"]),
-                   "answer_ms": _ms(start), "total_ms": _ms(state["t0"])}
-        return AddableDict(
-            question=state["question"], abstained=abstained, docs=state["docs"], timings=timings,
-            rewritten_query=state["query"] if state["query"] != state["question"] else None,
-            citations=[] if abstained else cite(text, state["docs"]), extractive=not generative,
-        )
+    fallback = ExtractiveChatModel(embeddings=getattr(store, "embeddings", None), vocabulary=vocabulary) \
+        if generative else None
 
     def answer(states: Iterator[dict[str, Any]], config: RunnableConfig) -> Iterator[AddableDict]:
         for state in states:
-            start, parts, first_token = time.perf_counter(), [], None
-            messages = prompt(state)
-            for chunk in llm.stream(messages, config) if messages is not None else ():
-                if piece := _piece(chunk):
-                    first_token = first_token if first_token is not None else _ms(state["t0"])
-                    parts.append(piece)
-                    yield AddableDict(answer=piece)
-            if not parts:
-                parts = [NOT_FOUND[state["lang"]]]
-                yield AddableDict(answer=parts[0])
-            yield finish(state, parts, first_token, start)
+            run = _Answering(state, prompt(state), generative=generative, fallback=fallback)
+            messages = run.messages
+            for _ in range(2):
+                try:
+                    for chunk in llm.stream(messages, config) if messages is not None else ():
+                        yield from run.take(_piece(chunk))
+                    break
+                except _AskAgain as again:  # the model answered in the other language: once more, told which
+                    messages = again.messages
+            yield from run.close()
 
     async def aanswer(states: AsyncIterator[dict[str, Any]], config: RunnableConfig) -> AsyncIterator[AddableDict]:
         async for state in states:
-            start, parts, first_token = time.perf_counter(), [], None
-            messages = prompt(state)
-            if messages is not None:
-                async for chunk in llm.astream(messages, config):
-                    if piece := _piece(chunk):
-                        first_token = first_token if first_token is not None else _ms(state["t0"])
-                        parts.append(piece)
-                        yield AddableDict(answer=piece)
-            if not parts:
-                parts = [NOT_FOUND[state["lang"]]]
-                yield AddableDict(answer=parts[0])
-            yield finish(state, parts, first_token, start)
+            run = _Answering(state, prompt(state), generative=generative, fallback=fallback)
+            messages = run.messages
+            for _ in range(2):
+                try:
+                    if messages is not None:
+                        async for chunk in llm.astream(messages, config):
+                            for out in run.take(_piece(chunk)):
+                                yield out
+                    break
+                except _AskAgain as again:
+                    messages = again.messages
+            for out in await asyncio.to_thread(run.close):
+                yield out
 
     return (RunnableLambda(standalone, afunc=astandalone, name="standalone_query")
             | RunnableLambda(retrieve, afunc=aretrieve, name="retrieve")

@@ -24,8 +24,8 @@ from ragkit.config import Settings, load_settings
 from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
 from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
-from ragkit.prompts import NEEDS_TOOLS
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
+from ragkit.prompts import NEEDS_TOOLS, UNFINISHED_CALL
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, RERANK_PROVIDERS, explain_failure, is_generative, is_installed
 from ragkit.store import Counts
 
@@ -429,8 +429,9 @@ def agent_cmd(ctx: click.Context, question: str, session: str | None, as_json: b
                 result[key] = result.get(key, "") + value if key in ("answer", "steps") else value
             if as_json:
                 continue
-            if "notice" in chunk:
-                click.echo(NEEDS_TOOLS["en" if lang == "en" else "zh"], err=True)
+            if "notice" in chunk:  # in the interface's language
+                notices = next(n for n in (NEEDS_TOOLS, UNFINISHED_CALL) if chunk["notice"] in n.values())
+                click.echo(notices["en" if lang == "en" else "zh"], err=True)
             for step in chunk.get("steps", []):
                 if step.kind == "call":
                     args = ", ".join(f"{k}={v!r}" for k, v in step.args.items())

@@ -80,6 +80,12 @@ NEEDS_TOOLS = {
 }
 
 
+UNFINISHED_CALL = {
+    "zh": "模型写出的是一个工具调用而不是回答，下面由知识库问答回答：",
+    "en": "The model wrote a tool call instead of an answer; the knowledge-base Q&A answers instead:",
+}
+
+
 def agent_system(lang: str = "zh") -> str:
     """The agent's system prompt."""
     return _AGENT_SYSTEM[lang]

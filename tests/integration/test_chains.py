@@ -76,8 +76,34 @@ def test_english_question_gets_the_english_prompt_and_abstention(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=[NOT_FOUND["en"]])
     result = rag_chain(build.make_retriever(settings, knowledge), model).invoke(
-        {"question": "Who is the author of LangChain?", "history": []})
+        {"question": "What is the favourite colour of LangChain's author?", "history": []})
     assert "Question:" in human_prompts(model)[-1] and result["abstained"]
+
+
+def test_a_generative_abstention_gives_way_to_a_sure_extractive_answer(kb):
+    """Small local models abstain on passages that hold the answer; when the extractive answerer is sure, its
+    quote answers instead, labelled extractive."""
+    settings, knowledge = kb
+    model = ScriptedChatModel(responses=[NOT_FOUND["zh"]])
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke("LangChain 的作者是谁？")
+    assert "Harrison Chase" in result["answer"] and result["extractive"] and not result["abstained"]
+    assert result["citations"] and "Harrison Chase" in result["citations"][0].quote
+
+
+def test_an_answer_in_the_other_language_is_asked_again_with_a_reminder(kb):
+    settings, knowledge = kb
+    model = ScriptedChatModel(responses=["ChatGLM needs about 7 GB of GPU memory for fine tuning. [1]",
+                                         "ChatGLM 微调需要 7G 显存。[1]"])
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke("ChatGLM 微调要多少显存？")
+    assert result["answer"] == "ChatGLM 微调需要 7G 显存。[1]"
+    assert human_prompts(model)[-1].endswith("请只用中文回答。") and len(model.prompts) == 2
+
+
+def test_citations_are_recovered_when_a_model_writes_no_markers(kb):
+    settings, knowledge = kb
+    model = ScriptedChatModel(responses=["ChatGLM 能够在 7G 显存的条件下进行微调。"])
+    result = rag_chain(build.make_retriever(settings, knowledge), model).invoke("ChatGLM 微调要多少显存？")
+    assert result["citations"] and "7G 显存" in result["citations"][0].passage
 
 
 def test_memory_across_turns_sends_each_question_once(kb, tmp_path):
@@ -172,7 +198,7 @@ async def test_conversation_is_a_runnable_with_sessions_in_input_or_config(kb):
     assert first["answer"] == "回答一。[1]" and second["rewritten_query"] == "ChatGLM 改写。"
     assert second["answer"] == "回答二。[1]"
     assert len(Conversations(knowledge.conn).history("runnable-1").messages) == 4
-    pieces = [c["answer"] async for c in conversation.astream({"question": "ChatGLM？", "session_id": "runnable-2"})
+    pieces = [c["answer"] async for c in conversation.astream({"question": "ChatGLM 是什么？", "session_id": "runnable-2"})
               if "answer" in c]
     assert len(pieces) > 1
     # a stateless client sends its own history: the follow-up is rewritten, nothing is stored

@@ -122,7 +122,8 @@ class Answerer:
     def _weights(self, terms: dict[str, tuple[str, ...]], candidates: list[Candidate]) -> dict[str, float]:
         """IDF of each question word in the knowledge base (in the passages when the answerer has no knowledge
         base); a word found through translations weighs like its most common translation. A word the knowledge
-        base never uses weighs nothing: no passage can hold it (unknown names are judged apart)."""
+        base never uses weighs half an average word: it may be the question's own phrasing ("表里", "列出"), or
+        what is asked about that the knowledge base does not know ("颜色")."""
         if self.knowledge.frequencies is not None and self.knowledge.size:
             n = self.knowledge.size
             surfaces = [s for forms in terms.values() for s in forms]
@@ -130,8 +131,10 @@ class Answerer:
             weights = {}
             for term, forms in terms.items():
                 counts = [min((df.get(t, 0) for t in self.tokenize(f)), default=0) for f in forms]
-                weights[term] = math.log(1 + n / (1 + max(counts))) if max(counts) else 0.0
-            return weights
+                weights[term] = math.log(1 + n / (1 + max(counts))) if max(counts) else -1.0
+            known = [w for w in weights.values() if w >= 0]
+            unknown = 0.5 * (sum(known) / len(known)) if known else 1.0
+            return {t: (unknown if w < 0 else w) for t, w in weights.items()}
         texts = [c.text + c.first.heading for c in candidates]
         return {term: math.log(1 + len(texts) / (1 + sum(any(f in t.lower() for f in forms) for t in texts)))
                 for term, forms in terms.items()}
