@@ -30,7 +30,7 @@ from _common import HERE, table, write_section  # noqa: E402
 from _eval import ragkit, run_eval  # noqa: E402
 
 from ragkit.evaluation import Question, load_questions, normalize  # noqa: E402
-from ragkit.loaders import load_bytes  # noqa: E402
+from ragkit.formats import load_bytes  # noqa: E402
 
 QUESTIONS = HERE / "manual.jsonl"
 MANUAL = Path(os.environ.get("RAGKIT_MANUAL_DIR", "/usr/share/debian-reference"))

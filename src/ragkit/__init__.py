@@ -14,7 +14,7 @@ from ragkit.chains import Conversation, chat_chain, rag_chain
 from ragkit.config import Settings, load_settings
 from ragkit.errors import ConfigError, LoadError, ProviderError, RagkitError, StoreError
 from ragkit.ingest import IngestReport, SplitOptions, ingest
-from ragkit.loaders import load_bytes
+from ragkit.formats import load_bytes
 from ragkit.providers import make_chat_model, make_embeddings
 from ragkit.retrieval import HybridRetriever
 from ragkit.splitting import split_text

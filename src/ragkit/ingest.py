@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from ragkit.errors import LoadError, RagkitError, StoreError, one_line
-from ragkit.loaders import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.formats import SUFFIXES, LoadedFile, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms

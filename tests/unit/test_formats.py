@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ragkit.errors import LoadError
-from ragkit.loaders import decode_text, load_bytes
+from ragkit.formats import decode_text, load_bytes
 from ragkit.splitting import split_text
 from tests.conftest import NONET
 from tests.support.files import HTML, make_docx, make_pdf
@@ -127,7 +127,7 @@ def test_unstructured_partitioners_make_no_network_attempt(tmp_path):
     html_path.write_text(HTML, encoding="utf-8")
     log = tmp_path / "network.log"
     code = (
-        "from pathlib import Path; from ragkit.loaders import load_bytes\n"
+        "from pathlib import Path; from ragkit.formats import load_bytes\n"
         f"for p in [Path({str(docx_path)!r}), Path({str(html_path)!r})]:\n"
         "    print(load_bytes(p, p.read_bytes()).title)\n"
         "import unstructured.nlp.tokenize as t; print(t._get_nlp().meta['name'])\n"

