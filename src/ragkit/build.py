@@ -27,7 +27,7 @@ from ragkit.memory import Conversations
 from ragkit.providers import ProviderOptions, make_chat_model, make_embeddings, make_reranker, rerank_provider
 from ragkit.reranking import Reranker, RerankingRetriever
 from ragkit.retrieval import HybridRetriever
-from ragkit.store import KnowledgeBase, connect_sqlite
+from ragkit.store import KnowledgeBase, chroma_client, connect_sqlite
 from ragkit.i18n import tr
 from ragkit.terms import TermStore, Vocabulary, refresh_terms
 from ragkit.tokenize import Tokenizer
@@ -78,6 +78,8 @@ def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings
     data_dir = Path(settings.data_dir)
     embeddings = embeddings or make_embeddings(settings.embedder, provider_options(settings))  # validates the spec
     if must_exist and not (data_dir / SQLITE_FILE).is_file():
+        if settings.chroma_url:
+            chroma_client(url=settings.chroma_url)  # an unreachable server is the first thing to say
         raise StoreError.of("no_data_dir", path=str(data_dir.resolve()))
     name = kb or settings.kb
     conn = connect_sqlite(data_dir / SQLITE_FILE)

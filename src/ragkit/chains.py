@@ -58,6 +58,9 @@ _ANSWER_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*(?:\s*\[\d+\])*")
 _REFERS_BACK = re.compile(r"它|它们|其|该|这个|这款|这些|那个|那款|此|呢[？?]?$|\bit\b|\bits\b|\bthey\b|"
                           r"\bthem\b|\btheir\b|\bthis\b|\bthat\b", re.IGNORECASE)
 
+_SUBJECT = re.compile(r"^(?:那么?|请问|还有)?\s*([^\s，,。？?、的]{2,12})的")
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -110,7 +113,7 @@ def expand_query(question: str, history: list[BaseMessage], vocabulary: Vocabula
     for message in reversed(history):
         if isinstance(message, HumanMessage) and (earlier := salient_terms(message.text, vocabulary)):
             break
-    if not earlier:
+    if not earlier or (not own and _new_subject(question, message.text, vocabulary)):
         return question
     known = {re.sub(r"\s+", "", e).lower() for e in earlier}
     new = [name for name in own if re.sub(r"\s+", "", name).lower() not in known]
@@ -122,6 +125,23 @@ def expand_query(question: str, history: list[BaseMessage], vocabulary: Vocabula
     elif own and back is None:
         return question  # names what it is about itself
     return " ".join(earlier) + " " + question
+
+
+def _new_subject(question: str, earlier: str, vocabulary: Vocabulary | None) -> bool:
+    """Whether a question opens with its own subject ("星尘模型的参数量是多少？") holding a Chinese word that the
+    earlier question lacks and the knowledge base holds in few chunks or none: a specific thing, not a topic
+    word ("模型的参数量…") that a follow-up leaves to the conversation."""
+    match = _SUBJECT.match(question.strip())
+    if vocabulary is None or match is None or _REFERS_BACK.search(match.group(1)):
+        return False
+    from ragkit.tokenize import shared_cutter
+
+    words = [w for w in shared_cutter().lcut(match.group(1)) if len(w) >= 2 and _CJK_WORD.fullmatch(w)]
+    words = [w for w in words if w not in earlier]
+    if not words:
+        return False
+    counts = vocabulary.frequencies(words)
+    return any(counts.get(w, 0) <= max(3, 0.01 * vocabulary.size) for w in words)
 
 
 def _best_sentence(answer_sentence: str, doc: Document) -> str:

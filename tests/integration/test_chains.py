@@ -164,6 +164,19 @@ def test_expand_query_leaves_self_contained_questions_alone():
     assert expand_query("它的升级版训练语料覆盖了多少种语言？", history).startswith("PaLM ")
 
 
+def test_a_follow_up_opening_with_a_subject_the_knowledge_base_hardly_knows_stands_alone(kb):
+    """"星尘模型的参数量是多少？" after a ChatGLM question is about 星尘 (in no chunk), while "模型的参数量是多少？"
+    (a topic word in many chunks) and "参数量是多少？" (no subject) are follow-ups."""
+    from ragkit.terms import Vocabulary
+
+    vocabulary = Vocabulary(kb[1].lexical)
+    history = [HumanMessage("ChatGLM 在多大显存的条件下可以进行微调？")]
+    assert expand_query("星尘模型的参数量是多少？", history, vocabulary) == "星尘模型的参数量是多少？"
+    assert expand_query("模型的参数量是多少？", history, vocabulary).startswith("ChatGLM ")
+    assert expand_query("参数量是多少？", history, vocabulary).startswith("ChatGLM ")
+    assert expand_query("该模型的参数量是多少？", history, vocabulary).startswith("ChatGLM ")
+
+
 def test_rag_chain_accepts_a_plain_question_and_names_the_expected_shape(kb):
     settings, knowledge = kb
     chain = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=["7G。[1]"]))

@@ -29,6 +29,14 @@ class _Extractive:
     def model_override_value(self) -> str:
         return "extractive-2"
 
+    @property
+    def has_tool_calling(self) -> bool:  # bind_tools is overridden only to say what an agent needs
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
 
 class TestExtractiveChatModelUnit(_Extractive, ChatModelUnitTests):
     pass
