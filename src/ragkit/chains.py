@@ -79,7 +79,7 @@ class Citation:
         return {k: v for k, v in asdict(self).items() if k in ("n", "source", "heading", "chunk_id", "quote")}
 
 
-def salient_terms(text: str, vocabulary: Vocabulary | None = None) -> list[str]:
+def salient_terms(text: str, vocabulary: Vocabulary | None = None, *, names_only: bool = False) -> list[str]:
     """What a question is about, as written in it: its names (identifiers, Latin-script names, the knowledge
     base's learned names) and the knowledge base's learned terms that are rare in it. A follow-up that refers
     back gets these.
@@ -94,7 +94,7 @@ def salient_terms(text: str, vocabulary: Vocabulary | None = None) -> list[str]:
         keys += [n for n in query.names if known.get(re.sub(r"\W", "", n), 0) > 0]
     elif query.names:
         keys += query.names
-    if vocabulary is not None:
+    if vocabulary is not None and not names_only:
         flat = text.lower().replace(" ", "")
         found = [t.text for t in vocabulary.terms.all() if not t.name and t.text.lower() in flat]
         rare = vocabulary.frequencies([t.lower() for t in found]) if found else {}
@@ -116,7 +116,9 @@ def expand_query(question: str, history: list[BaseMessage], vocabulary: Vocabula
     if not earlier or (not own and _new_subject(question, message.text, vocabulary)):
         return question
     known = {re.sub(r"\s+", "", e).lower() for e in earlier}
-    new = [name for name in own if re.sub(r"\s+", "", name).lower() not in known]
+    # only a name makes a new subject: a rare word of the knowledge base ("归一化") is asked about the old one
+    new = [name for name in salient_terms(question, vocabulary, names_only=True)
+           if re.sub(r"\s+", "", name).lower() not in known]
     back = _REFERS_BACK.search(question)
     if new:
         first_new = min(question.find(name) for name in new)

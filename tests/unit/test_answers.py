@@ -112,3 +112,35 @@ def test_a_chinese_question_over_an_english_table():
     assert ask("Falcon 的参数量是多少？", [doc], model) == "Falcon 的Parameters：40B。[1]"
     assert ask("MPT 用的是什么许可证？", [doc], model) == "MPT 的License：Apache 2.0。[1]"
     assert ask("Falcon 的上下文长度是多少？", [doc], model) == NOT_FOUND["zh"]
+
+
+# -- what a manual in another field asks: ports, paths, commands in tables, programs named in English
+
+MAIL = Document(
+    "电子邮件客户端通过提交端口（587）把邮件交给 ISP 的智能主机，并通过 TLS/IMAP4 端口：993 接收邮件。\n\n"
+    "下面的命令会重新生成软件包列表。\n\n```\n# apt-get update\n```\n\n"
+    "SSH 的配置文件如下：\n\n| 配置文件 | 配置文件描述 |\n| --- | --- |\n"
+    "| ~/.ssh/authorized_keys | 该账户连接到这个服务器上的客户端使用的默认 SSH 公钥 |\n"
+    "| /etc/ssh/ssh_config | SSH 客户端默认, 参见 ssh_config(5) |\n\n"
+    "表 5.3. 从 net-tools 到 iproute2 的转换表\n\n| 旧命令 | 新命令 | 说明 |\n| --- | --- | --- |\n| route | ip route | 显示路由表 |\n",
+    metadata={"source": "net.html", "heading": "网络"})
+
+
+def test_a_port_written_in_brackets_or_after_a_colon_is_a_port():
+    assert "587" in ask("邮件客户端向智能主机提交邮件用哪个端口？", [MAIL])
+    assert "993" in ask("通过 TLS/IMAP4 接收邮件的端口是多少？", [MAIL])
+
+
+def test_a_sentence_announcing_a_code_block_is_no_answer_and_a_cell_may_be_a_command():
+    assert "apt-get update" in ask("用什么命令重新生成软件包列表？", [MAIL])
+    assert "ip route" in ask("在转换表里 route 对应的新命令是什么？", [MAIL])
+
+
+def test_a_file_named_after_the_program_asked_about_is_an_answer():
+    assert "/etc/ssh/ssh_config" in ask("SSH 客户端的默认配置文件是哪个？", [MAIL])
+
+
+def test_an_english_question_names_a_program_the_chinese_text_keeps_in_latin_letters():
+    doc = Document("rsync 是一个快速的文件同步工具。邮件客户端使用提交端口（587）。",
+                   metadata={"source": "tools.html", "heading": "工具"})
+    assert ask("Which TCP port does the rsync daemon listen on by default?", [doc]) == NOT_FOUND["en"]

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ragkit.extractive.question import KINDS, Query, analyze, category, entity_key, holds_kind, name_pattern, surface
+from ragkit.extractive.question import (ENGLISH_COMMON, KINDS, Query, analyze, category, entity_key, holds_kind,
+                                        name_pattern, surface)
 from ragkit.bilingual import forms as english_forms
 from ragkit.extractive.units import Unit, units_of, windows
 from ragkit.prompts import lang_of
@@ -64,10 +65,12 @@ class Candidate:
 
     @property
     def shape_text(self) -> str:
-        """What is checked for the kind of answer: the text; a row's cells each read against their header."""
+        """What is checked for the kind of answer: the text; a row's cells each read against their header, and
+        each alone (a cell may be a whole command line)."""
         unit = self.first
         if unit.kind == "row" and unit.header:
-            return "\n".join(f"{h}：{c}" for h, c in zip(unit.header, unit.cells, strict=True) if c)
+            pairs = [f"{h}：{c}" for h, c in zip(unit.header, unit.cells, strict=True) if c]
+            return "\n".join(pairs + [c for c in unit.cells if c])
         return self.text
 
     @property
@@ -180,6 +183,8 @@ class Answerer:
         asked_for = category(query.text)  # the kind of thing asked for is the answer's, not the passage's words
         attributes = [t for t in terms if t not in name_tokens and t != asked_for and len(t) > 1]
         attribute_total = sum(weights[t] for t in attributes)
+        if cross and query.lang == "en":  # the Latin words Chinese passages keep as they are: program names
+            known_names = _untranslated_names(query, whole)
         focus = self._focus(query, query.entities or known_names or self._proper_nouns(query), whole)
         shaped = query.shaped()
         asked_forms = (asked_for, *(terms.get(asked_for, ()) if asked_for else ())) if asked_for else ()
@@ -208,12 +213,19 @@ class Answerer:
             scope = candidate.scope.lower()  # the names it is about may stand in the paragraph before it
             hits = {t for t, forms in terms.items()
                     if any(f in (scope if t in name_tokens else found) for f in forms)}
-            attribute[i] = sum(weights[t] for t in attributes if t in hits) / attribute_total if attribute_total else 1.0
-            lexical[i] = (sum(weights[t] for t in hits) / total
+            # a list item reads the sentence introducing the list, at half weight: what the item itself says
+            # tells the items apart
+            introduced = ({t for t in attributes if t not in hits and any(f in candidate.first.context.lower()
+                                                                          for f in terms[t])}
+                          if candidate.first.kind == "item" else set())
+            matched = sum(weights[t] for t in attributes if t in hits) + 0.5 * sum(weights[t] for t in introduced)
+            attribute[i] = matched / attribute_total if attribute_total else 1.0
+            lexical[i] = ((sum(weights[t] for t in hits) + 0.5 * sum(weights[t] for t in introduced)) / total
                           + 0.15 * sum(holds_kind(k, candidate.shape_text, query) for k in query.kinds - {"definition"})
                           + 0.15 * bool(query.kinds & {"name", "organization", "person"} and _new_name(candidate, query))
                           + 0.15 * bool(asked_forms and any(f in candidate.text.lower() for f in asked_forms)
                                         and _new_name(candidate, query))
+                          + 0.1 * _adjacent_pairs(attributes, terms, candidate.text.lower())
                           + 0.02 / (1 + candidate.first.passage) - 0.05 * (len(candidate.units) - 1)
                           - 0.2 * max(0.0, len(candidate.text) / self.max_chars - 1))
         if not np.isfinite(lexical).any():
@@ -242,14 +254,22 @@ class Answerer:
     def _focus(self, query: Query, names: list[str], whole: dict[int, str]) -> list[str]:
         """The name an answer must be about: the rarest of the question's names (in the knowledge base, else in
         the passages); "OpenAI 的 API 对比表里 GPT-3.5-turbo-instruct 的上下文" is about GPT-3.5-turbo-instruct. A
-        name the question rules out ("GPT-Neo（不是 GPT-NeoX）") is never the focus."""
+        name the question rules out ("GPT-Neo（不是 GPT-NeoX）") or the knowledge base's own subject is never the
+        focus."""
         names = [n for n in names if n not in query.excluded]
-        if len(names) <= 1:
+        if not names:
             return names
         if self.knowledge.frequencies is not None and self.knowledge.size:
             tokens = {n: (self.tokenize(surface(query.text, n)) or [n])[0] for n in names}
             df = self.knowledge.frequencies(list(tokens.values()))
             rarity = {n: df.get(tokens[n], 0) for n in names}
+            # a name in a quarter of all chunks is what the whole knowledge base is about ("Debian" in Debian's
+            # manual), not something an answer must name
+            names = [n for n in names if rarity[n] <= 0.25 * self.knowledge.size]
+            if len(names) <= 1:
+                return names
+        elif len(names) <= 1:
+            return names
         else:
             rarity = {n: sum(_mentions(t, n) for t in whole.values()) for n in names}
         return [min(names, key=lambda n: (rarity[n] or 10**9, names.index(n)))]
@@ -333,14 +353,50 @@ def _new_name(candidate: Candidate, query: Query) -> bool:
     for match in _NAME.finditer(candidate.text):
         word = match.group(1) or match.group()
         key = entity_key(word)
-        if len(key) < 2 or any(key in a or a in key for a in asked if len(a) >= 2):
-            continue
+        if len(key) < 2 or any(key in a or (a in key and not re.search(r"[_.]", word)) for a in asked if len(a) >= 2):
+            continue  # a file named after the question's program is still a new name: ssh_config for SSH
         if match.group(1) or latin_name(word) or (word[0].isupper() and len(word) >= 3):
             return True
     return False
 
 
 _VERSION_MENTION = re.compile(r"(?<![\w.])[vV]?\d+(?:\.\d+)+(?![\w.])|(?<![\w.])[vV]\d+(?![\w.])")
+
+
+def _adjacent_pairs(words: list[str], terms: dict[str, tuple[str, ...]], text: str) -> float:
+    """The share of the question's neighbouring word pairs that ``text`` writes together, in order, at most one
+    character apart ("客户端的默认" in "SSH 客户端默认"): words that belong together, not scattered.
+
+    >>> _adjacent_pairs(["客户端", "默认"], {"客户端": ("客户端",), "默认": ("默认",)}, "ssh 客户端默认")
+    1.0
+    """
+    pairs = list(zip(words, words[1:], strict=False))
+    if not pairs:
+        return 0.0
+    together = sum(any(re.search(re.escape(x) + r".?" + re.escape(y), text) for x in terms[a] for y in terms[b])
+                   for a, b in pairs)
+    return together / len(pairs)
+
+
+def _untranslated_names(query: Query, whole: dict[int, str]) -> list[str]:
+    """The names of an English question as Chinese passages write them, in Latin letters: its capitalised words
+    ("Sparrow") and the lowercase words the dictionary has no Chinese for ("rsync", "ripgrep"); a word whose
+    Chinese the passages use ("Ethernet": 以太网) is a plain noun there.
+
+    >>> q = analyze("Which TCP port does the Ethernet rsync daemon listen on?")
+    >>> _untranslated_names(q, {1: "以太网上 rsync 守护进程默认监听 873 端口（Ethernet）。"})
+    ['rsync']
+    """
+    words = [w.lower() for w in re.findall(r"(?<![\w-])[a-z][a-z0-9]{2,}(?![\w-])", query.text)
+             if w not in ENGLISH_COMMON and not any(_chinese(stem) for stem in _stems(w))]
+    text = " ".join(whole.values())
+    return [w for w in dict.fromkeys(query.names + words)
+            if _mentions(text, w) and not any(zh in text for zh in _chinese(w))]
+
+
+def _stems(word: str) -> list[str]:
+    """A lowercase English word and its forms without a plural or tense ending: "listens" -> listen."""
+    return [word] + [word[: -len(end)] for end in ("s", "es", "ed", "d", "ing") if word.endswith(end) and len(word) > len(end) + 2]
 
 
 def _mentions(text: str, key: str) -> bool:
@@ -382,10 +438,14 @@ def _chinese(word: str) -> list[str]:
     return [zh for zh, _ in to_chinese(word, limit=4)]
 
 
+_ANNOUNCING = re.compile(r"如下|以下|下面|下列|下表|\bas follows\b|\bbelow\b|\bthe following\b", re.I)
+
+
 def _announces_block(candidate: Candidate, units: list[Unit]) -> bool:
-    """Whether the candidate ends by announcing a table or code block that follows it ("对比如下：")."""
+    """Whether the candidate ends by announcing a table or code block that follows it ("对比如下：", "下面的命令
+    会更新软件包列表。")."""
     last = candidate.units[-1]
-    if last.kind != "sentence" or not last.text.rstrip().endswith(("：", ":")):
+    if last.kind != "sentence" or not (last.text.rstrip().endswith(("：", ":")) or _ANNOUNCING.search(last.text)):
         return False
     following = next((u for u in units if u.passage == last.passage and u.position == last.position + 1), None)
     return following is not None and following.kind in ("row", "code")

@@ -30,7 +30,7 @@ _EXCLUDED = re.compile(r"(?:不是|并非|而非|而不是|\bnot\b|\brather than
                        r"([A-Za-z0-9][\w.+-]*(?:\s\d+(?:\.\d+)?[A-Za-z]?)?)", re.I)
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
 # the English words that start a question or a clause are capitalised without being names
-_ENGLISH_COMMON = frozenset(
+ENGLISH_COMMON = frozenset(
     """what which who whom whose when where why how is are was were do does did can could should would will in on
     at by for of to and or the a an according if i my we our you your it its this that these those there their
     they them he she his her as with from after before between about into over under than then so such be been
@@ -51,8 +51,8 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
                         r"what month|which month|\bdate\b|\bcutoff\b|\bcut-off\b", re.I),
              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(?:19|20)\d{2}|\d{4}[-./]\d{1,2}|\b(?:jan|feb|mar|apr|may|jun|"
                         r"jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)),
-    "number": (re.compile(r"多少|几个|几种|几项|几位|几层|几张|几台|多大|多长|多高|多久|多远|多快|多重|规模|数量|参数量|"
-                          r"\bhow (?:many|much|long|large|big|fast|far|old|high)\b|\bwhat (?:size|number)\b|\bnumber of\b|"
+    "number": (re.compile(r"多少|几(?:个|种|项|位|层|张|台|天|年|周|小时|分钟|秒|次|行|步|级|条)|多大|多长|多高|多久|多远|多快|多重|规模|数量|参数量|"
+                          r"\bhow (?:many|much|long|large|big|fast|far|old|high)\b|\bwhat (?:size|number)\b|\bcount\b|\bnumber of\b|"
                           r"\bsizes?\b|\blength\b", re.I),
                re.compile(r"\d|[一二三四五六七八九十百千万亿两]+\s*(?:个|种|项|位|层|倍|亿|万|千)")),
     "person": (re.compile(r"谁|作者|创始人|创办人|发明人|提出者|负责人|\bwho\b|\bwhom\b|\bauthor|\bfounder|\binventor", re.I),
@@ -68,17 +68,19 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "command": (re.compile(r"命令|指令行|命令行|用什么.{0,4}(?:执行|运行|安装)|\bcommand|\bhow (?:do|can|to) (?:i |you )?"
                            r"(?:run|install|start|stop|enable|restart)", re.I),
                 re.compile(r"`[^`]{2,}`|^(?:sudo\s+)?[a-z][\w.+-]*(?:\s+-{1,2}[\w-]+|\s+[\w./:=-]+)+\s*$|"
-                           r"(?:sudo|apt|apt-get|aptitude|dpkg|systemctl|service|pip|git|docker|make|sh|bash)\s+\S+", re.I | re.M)),
-    "path": (re.compile(r"路径|目录|文件夹|哪个文件|什么文件|配置文件|文件名|存放在|位于哪|\bpath\b|\bdirectory|\bfolder|"
+                           r"(?:sudo|apt|apt-get|aptitude|dpkg|systemctl|service|pip|git|docker|make|sh|bash)\s+\S+|"
+                           r"[“「][a-z][\w.+-]*(?:\s+[^”」\s]+)*[”」]", re.I | re.M)),
+    "path": (re.compile(r"路径|(?:哪|什么|哪一)(?:个|些)?(?:目录|文件夹|文件|配置文件)|(?:目录|文件夹|文件)(?:是|在)(?:哪|什么)|在哪个?(?:目录|文件)|文件名|存放在|位于哪|放在哪|\bpath\b|\bdirectory|\bfolder|"
                         r"\bwhich file|\bwhat file|\bwhere (?:is|are|does|do)\b.*\b(?:stored|kept|located|saved|configured)", re.I),
-             re.compile(r"(?:^|[\s`(（“'\"])(?:~|\.{1,2})?/[\w.@-]+(?:/[\w.@*-]*)*|[A-Za-z]:\\\\|"
+             re.compile(r"(?:^|[\s`(（“'\"：:，,、])(?:~|\.{1,2})?/[\w.@-]+(?:/[\w.@*-]*)*|[A-Za-z]:\\\\|"
                         r"\b[\w-]+\.(?:conf|cfg|ini|list|txt|json|ya?ml|toml|log|sh|py|service|d|rc|xml|properties)\b")),
     "port": (re.compile(r"端口|\bports?\b", re.I),
-             re.compile(r"端口\s*(?:号|是|为)?\s*\d{2,5}|\d{2,5}\s*端口|\bport\s*\d{2,5}|:\d{2,5}\b|\b\d{2,5}/(?:tcp|udp)\b", re.I)),
-    "package": (re.compile(r"软件包|安装包|包名|哪个包|什么包|\bpackages?\b", re.I),
+             re.compile(r"端口\s*(?:号)?\s*(?:是|为|[（(：:])?\s*\d{2,5}|\d{2,5}\s*端口|\bport\s*\d{2,5}|:\d{2,5}\b|\b\d{2,5}/(?:tcp|udp)\b", re.I)),
+    "package": (re.compile(r"(?:哪|什么|哪一)(?:个|些)?(?:软件包|安装包|包)|包名|软件包名|"
+                             r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}packages?\b|\bpackage name", re.I),
                 re.compile(r"`[a-z0-9][a-z0-9+.-]+`|(?:install|安装)\s+[a-z0-9][a-z0-9+.-]+|\b[a-z0-9]+(?:-[a-z0-9]+)+\b", re.I)),
     "version": (re.compile(r"版本号|哪个版本|什么版本|哪一版|\bwhat version|\bwhich version|\bversion number", re.I),
-                re.compile(r"[vV]?\d+(?:\.\d+)+|[vV]\d+")),
+                re.compile(r"[vV]?\d+(?:\.\d+)+|[vV]\d+|[A-Za-z]\s?\d+\s*(?:协议|版)|第\s*\d+\s*版|版本\s*\d+")),
     "list": (re.compile(r"哪些|哪几|包括哪|有哪|包含哪|分别是|\bwhat are the\b|\bwhich (?:models|ones|languages)\b|^list\b",
                         re.I), None),
     "name": (re.compile(r"叫什么|名字|名称|称为|哪个模型|什么模型|哪款|哪种|哪一个|哪个|是哪(?![一天年月])|什么项目|什么技术|什么方法|什么框架|"
@@ -133,7 +135,7 @@ def _names(question: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
         word = match.group()
         if match.start() < consumed or _VERSION.fullmatch(word) or _NUMBER.match(word):
             continue
-        if word.lower() in _ENGLISH_COMMON or len(word) < 2:
+        if word.lower() in ENGLISH_COMMON or len(word) < 2:
             continue
         version = re.match(r"\s(\d+(?:\.\d+)?[A-Za-z]?)\b", question[match.end():])  # "Claude 3.5", "LLaMA 65B"
         key = entity_key(word + (version.group(1) if version else ""))
@@ -146,6 +148,8 @@ def _names(question: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
             strong.append(key)  # a capitalised Latin word in a Chinese question is a name
         elif english and word[0].isupper() and match.start() > 0:
             (strong if version else weak).append(key)  # "Falcon 180B" is an identifier, "Koala" a word
+        elif not english and len(word) >= 3:
+            weak.append(key)  # a lowercase Latin word in a Chinese question names a program or a term: postfix
     flat = entity_key(question)
     chinese = {n for n in known if len(n) >= 2 and _CJK.search(n) and n[0] in flat}  # Latin names: see above
     for name in sorted(chinese, key=len, reverse=True):
@@ -214,6 +218,7 @@ _DATE_EXPRESSION = re.compile(r"(?:19|20)\d{2}\s*[-./]\s*\d{1,2}(?:\s*[-./]\s*\d
 _NAME_VERSION = re.compile(r"[A-Za-z][A-Za-z-]*\s?[vV]?\d+(?:\.\d+)*(?![\d.]*\s*(?:[A-Za-z%]|亿|万|千|倍|个))|"
                            r"(?<![\w.])[vV]\d+(?:\.\d+)*")
 _QUANTITY = re.compile(r"(?<![A-Za-z_.\-\d])\d")
+_MAN_PAGE = re.compile(r"\b[\w.+-]+\(\d[a-z]?\)")
 
 
 def name_pattern(key: str) -> str:
@@ -241,8 +246,12 @@ def holds_kind(kind: str, text: str, query: Query) -> bool:
     if pattern is None:
         return True
     rest = _NAME_VERSION.sub(" ", _DATE_EXPRESSION.sub(" ", text)) if kind == "number" else text
-    for name in [*query.entities, *query.names, *map(entity_key, re.findall(r"[A-Za-z0-9][\w.+-]*\d[\w.+-]*", query.text))]:
-        rest = re.sub(name_pattern(name), " ", rest, flags=re.I)
+    if kind in ("number", "path"):
+        rest = _MAN_PAGE.sub(" ", rest)  # "dpkg(1)": a manual page, neither a quantity nor a path
+    if kind not in ("path", "command"):  # what the question names is no answer, but a path or command may hold it
+        names = [*query.entities, *query.names, *map(entity_key, re.findall(r"[A-Za-z0-9][\w.+-]*\d[\w.+-]*", query.text))]
+        for name in names:
+            rest = re.sub(name_pattern(name), " ", rest, flags=re.I)
     if kind == "number":
         if _QUANTITY.search(rest):
             return True

@@ -121,8 +121,8 @@ def units_of(number: int, heading: str, body: str) -> list[Unit]:
             for line in lines:
                 add("code", _PROMPT.sub("", line).strip(), block, introduction)
         elif kind == "list":
-            for line in lines:
-                add("item", clean(_ITEM.sub("", line, count=1)), block)
+            for line in lines:  # items read the sentence that introduces the list, like rows their caption
+                add("item", clean(_ITEM.sub("", line, count=1)), block, introduction)
         else:
             seen = ""
             for sentence in _sentences(lines):
