@@ -144,3 +144,20 @@ def test_an_english_question_names_a_program_the_chinese_text_keeps_in_latin_let
     doc = Document("rsync 是一个快速的文件同步工具。邮件客户端使用提交端口（587）。",
                    metadata={"source": "tools.html", "heading": "工具"})
     assert ask("Which TCP port does the rsync daemon listen on by default?", [doc]) == NOT_FOUND["en"]
+
+
+PORTS = Document(
+    "表 4.7. 安全和不安全的服务端口列表\n\n| 不安全的服务名 | 端口 | 安全的服务名 | 端口 |\n| --- | --- | --- | --- |\n"
+    "| imap2 | 143 | imaps | 993 |\n| ldap | 389 | ldaps | 636 |\n\n"
+    "表 2.1. 文件系统工具列表\n\n| 软件包 | 流行度 | 大小 | 说明 |\n| --- | --- | --- | --- |\n"
+    "| e2fsprogs | V:767 | 1480 | ext2 / ext3 / ext4 文件系统工具 |\n",
+    metadata={"source": "sec.html", "heading": "安全"})
+
+
+def test_a_row_answers_through_the_column_the_question_names():
+    assert ask("在安全和不安全的服务端口列表中，imaps 使用哪个端口？", [PORTS]) == "imaps 的端口：993。[1]"
+
+
+def test_a_row_without_a_column_for_what_was_asked_is_no_answer():
+    assert ask("e2fsprogs 软件包的维护者是谁？", [PORTS]) == NOT_FOUND["zh"]
+    assert ask("ext4 文件系统支持的单个文件最大有多大？", [PORTS]) == NOT_FOUND["zh"]

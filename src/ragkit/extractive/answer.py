@@ -188,6 +188,7 @@ class Answerer:
         focus = self._focus(query, query.entities or known_names or self._proper_nouns(query), whole)
         shaped = query.shaped()
         asked_forms = (asked_for, *(terms.get(asked_for, ()) if asked_for else ())) if asked_for else ()
+        column = set() if cross else {w for w in self.tokenize(_asked_attribute(query.text)) if len(w) > 1}
         lexical = np.full(len(candidates), -np.inf)
         attribute = np.zeros(len(candidates))
         for i, candidate in enumerate(candidates):
@@ -200,6 +201,10 @@ class Answerer:
             if shaped and not any(holds_kind(k, candidate.shape_text, query) for k in shaped):
                 self._note(candidate, "no answer of the asked kind")
                 continue  # about the right thing, but without the kind of answer asked for
+            if column and candidate.first.kind == "row" and candidate.first.header and not _has_column(
+                    column, self.tokenize(" ".join(candidate.first.header) + " " + candidate.first.context)):
+                self._note(candidate, "no column for what was asked")
+                continue  # "软件包的维护者是谁？" and the table has no 维护者 column
             if query.versions and not _versions_own_answer(candidate.text, query, shaped):
                 self._note(candidate, "the value belongs to another version")
                 continue  # "于 2019 年发布 1.0 版，现已更新到 4.0 版本": the date is not 4.0's
@@ -363,6 +368,32 @@ def _new_name(candidate: Candidate, query: Query) -> bool:
 _VERSION_MENTION = re.compile(r"(?<![\w.])[vV]?\d+(?:\.\d+)+(?![\w.])|(?<![\w.])[vV]\d+(?![\w.])")
 
 
+_ASKED_ATTRIBUTE = re.compile(r"的([\u4e00-\u9fff]{2,8}?)(?:是谁|是什么|是多少|是哪|是几|有多|有哪|为多少|叫什么|多少|几|在哪)")
+
+
+def _asked_attribute(question: str) -> str:
+    """What a Chinese question asks of the thing it names, the words between its last 的 and the question word:
+    "grub-efi-amd64 软件包的维护者是谁？" -> "维护者" (a table row answers it only through such a column).
+
+    >>> _asked_attribute("ext4 文件系统支持的单个文件最大有多大？"), _asked_attribute("imaps 使用哪个端口？")
+    ('单个文件最大', '')
+    """
+    found = _ASKED_ATTRIBUTE.findall(question)
+    return found[-1] if found else ""
+
+
+def _has_column(asked: set[str], header: list[str]) -> bool:
+    """Whether at least half the words of what was asked stand in a table's header or caption (a word inside
+    another counts: 命令 in 命令集).
+
+    >>> _has_column({"命令"}, ["新的", "iproute2", "命令集"]), _has_column({"单个", "文件", "最大"}, ["文件系统", "大小"])
+    (True, False)
+    """
+    words = [h for h in header if len(h) > 1]
+    found = sum(any(w in h or h in w for h in words) for w in asked)
+    return 2 * found >= len(asked)
+
+
 def _adjacent_pairs(words: list[str], terms: dict[str, tuple[str, ...]], text: str) -> float:
     """The share of the question's neighbouring word pairs that ``text`` writes together, in order, at most one
     character apart ("客户端的默认" in "SSH 客户端默认"): words that belong together, not scattered.
@@ -478,6 +509,8 @@ def _read_row(query: Query, row: Unit, terms: dict[str, tuple[str, ...]],
     key = next((j for j, c in enumerate(cells) if any(n in entity_key(c) for n in names)), 0)
     named = bool(query.kinds & {"name", "organization", "person"})
 
+    asked_for = category(query.text)
+
     def fit(j: int) -> float:
         if not cells[j]:
             return -1.0
@@ -486,9 +519,14 @@ def _read_row(query: Query, row: Unit, terms: dict[str, tuple[str, ...]],
         held = sum(any(f in cell for f in forms) for forms in terms.values())
         shape = sum(holds_kind(k, cells[j], query) for k in query.shaped())
         new = named and _new_name(Candidate((Unit(row.passage, 0, "sentence", cells[j], "", 0),)), query)
-        return hits + 0.5 * shape + 0.25 * held + 0.5 * new
+        near = 0.01 / (1 + abs(j - key - 1)) if narrowed else 0.0  # of two 端口 columns, the one beside the name
+        return hits + 0.5 * shape + 0.25 * held + 0.5 * new + near
 
-    ranked = sorted((j for j in range(len(cells)) if j != key), key=fit, reverse=True)
+    columns = [j for j in range(len(cells)) if j != key]
+    named_columns = [j for j in columns if asked_for and asked_for.lower() in header[j].lower()]
+    narrowed = bool(named_columns)
+    columns = named_columns or columns  # "哪个端口": only the 端口 columns
+    ranked = sorted(columns, key=fit, reverse=True)
     name = cells[key]
     if ranked and fit(ranked[0]) >= 1 and (len(ranked) == 1 or fit(ranked[0]) > fit(ranked[1])):
         j = ranked[0]

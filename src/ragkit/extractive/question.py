@@ -245,9 +245,8 @@ def holds_kind(kind: str, text: str, query: Query) -> bool:
     pattern = KINDS[kind][1]
     if pattern is None:
         return True
-    rest = _NAME_VERSION.sub(" ", _DATE_EXPRESSION.sub(" ", text)) if kind == "number" else text
-    if kind in ("number", "path"):
-        rest = _MAN_PAGE.sub(" ", rest)  # "dpkg(1)": a manual page, neither a quantity nor a path
+    rest = _MAN_PAGE.sub(" ", text) if kind in ("number", "path") else text  # "dpkg(1)": a manual page
+    rest = _NAME_VERSION.sub(" ", _DATE_EXPRESSION.sub(" ", rest)) if kind == "number" else rest
     if kind not in ("path", "command"):  # what the question names is no answer, but a path or command may hold it
         names = [*query.entities, *query.names, *map(entity_key, re.findall(r"[A-Za-z0-9][\w.+-]*\d[\w.+-]*", query.text))]
         for name in names:
