@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -172,6 +173,47 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     _print_report(report, lang)
     if not report.ok:
         raise Failed()
+
+
+@cli.command("watch")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@kb_options
+@click.option("--chunk-size", type=int, help="Target chunk length in characters (RAGKIT_CHUNK_SIZE).")
+@click.option("--chunk-overlap", type=int, help="Overlap in characters (RAGKIT_CHUNK_OVERLAP).")
+@click.pass_context
+@_guard
+def watch_cmd(ctx: click.Context, folders: tuple[Path, ...], **flags: Any) -> None:
+    """Keep a knowledge base in step with folders until Ctrl-C.
+
+    First catches up like `ragkit ingest FOLDER... --prune` (so a restart finds what changed meanwhile), then
+    follows created, changed, deleted and renamed files, a burst of saves at a time; editors' temporary files
+    (.swp, ~, .#x, .tmp, ~$ locks) and hidden paths are ignored. One line per document changed.
+    """
+    from ragkit.watch import WatchOptions, watch_folders
+
+    settings = _settings(ctx, **flags)
+    lang = _lang(ctx)
+    kb = build.open_kb(settings)
+    options = WatchOptions(split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000))
+    click.echo(tr("watch_start", lang, folders=" ".join(str(f) for f in folders), kb=kb.name), err=True)
+
+    def on_report(report: IngestReport, first: bool) -> None:
+        if first:
+            _print_report(report, lang)
+            click.echo(tr("watch_caught_up", lang), err=True)
+            return
+        stamp = time.strftime("%H:%M:%S")
+        for status in ("added", "updated", "removed"):
+            for source in getattr(report, status):
+                click.echo(f"[{stamp}] {tr(f'status_{status}', lang)} {source}")
+        for failure in report.failed:
+            click.echo(f"[{stamp}] " + tr("failed_line", lang, source=failure.source,
+                                          reason=localized(failure.error, lang)), err=True)
+
+    def on_busy(error: RagkitError) -> None:
+        click.echo(tr("watch_busy", lang, path=error.params.get("path", "")), err=True)
+
+    watch_folders(kb, folders, options=options, on_report=on_report, on_busy=on_busy)
 
 
 @cli.command("search")

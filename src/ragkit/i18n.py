@@ -83,6 +83,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_updated": ("更新", "updated"),
     "status_unchanged": ("未变", "unchanged"),
     "status_failed": ("失败", "failed"),
+    # ragkit watch (issue #14)
+    "status_removed": ("删除", "removed"),
+    "watch_start": ("正在同步 {folders} 到知识库 {kb}：先补上离线期间的变化，然后跟随文件的新增、修改、删除和改名；按 Ctrl-C 停止",
+                    "syncing {folders} into knowledge base {kb}: catching up first, then following created, changed, "
+                    "deleted and renamed files; Ctrl-C stops"),
+    "watch_caught_up": ("已补上变化，正在监视", "caught up; watching"),
+    "watch_busy": ("另一个 ragkit 进程正在写入 {path}：等它结束后再同步", "another ragkit process is writing to {path}: syncing when it has finished"),
     "progress_label": ("导入", "Ingesting"),
     "no_results": ("没有找到相关片段", "no matching passages"),
     "deleted": ("已删除 {source}（{n} 个片段）", "deleted {source} ({n} chunks)"),
