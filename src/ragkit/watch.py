@@ -11,7 +11,9 @@ each burst of file-system events (debounced: a burst ends after ``step_ms`` of q
 * editors' temporary files (``.swp``, ``~``, ``.#x``, ``.tmp``, Office ``~$`` locks) and hidden paths are
   ignored, and so are unsupported suffixes;
 * a sync holds the data directory's write lock only while it writes; when another ragkit process holds it,
-  the changes wait for the next tick.
+  the changes wait for the next tick;
+* the knowledge base's learned terms (names for follow-up questions, see :mod:`ragkit.terms`) are learned
+  again once the folders have been quiet for ``terms_after_s``, not after every save.
 
 Source names are the paths relative to the watched folder, as ``ragkit ingest DIR`` names them.
 
@@ -53,6 +55,7 @@ class WatchOptions:
     step_ms: int = 200  # quiet time that ends a burst
     debounce_ms: int = 1600  # longest burst before a sync anyway
     tick_ms: int = 500  # how often a waiting sync (busy lock) is retried
+    terms_after_s: float = 3.0  # quiet time after which the knowledge base's terms are learned again
 
 
 def _relative(path: Path, roots: Iterable[Path]) -> tuple[Path, Path] | None:
@@ -91,10 +94,13 @@ def _task(path: Path, roots: list[Path]) -> FileTask | None:
     return FileTask(path, found[1].as_posix())
 
 
-def sync(kb: KnowledgeBase, roots: list[Path], paths: Iterable[str | Path], options: WatchOptions) -> IngestReport:
+def sync(kb: KnowledgeBase, roots: list[Path], paths: Iterable[str | Path], options: WatchOptions, *,
+         learn_terms: bool = True) -> IngestReport:
     """Bring the documents of ``paths`` in step with the disk as it is now (one write-locked step).
 
-    Raises :class:`StoreError` (busy) when another process holds the write lock; nothing is written then.
+    ``learn_terms=False`` leaves the knowledge base's learned terms as they were (the watcher learns them again
+    once the folder is quiet: it takes seconds on a large knowledge base, and a save should be searchable
+    sooner). Raises :class:`StoreError` (busy) when another process holds the write lock; nothing is written.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -128,7 +134,7 @@ def sync(kb: KnowledgeBase, roots: list[Path], paths: Iterable[str | Path], opti
             getattr(report, status).append(task.source)
             report.chunks_written += written
             report.chunks_deleted += deleted
-        if report.added or report.updated or report.removed or report.recovered:
+        if learn_terms and (report.added or report.updated or report.removed or report.recovered):
             report.terms = refresh_terms(kb.lexical)
     report.seconds = time.perf_counter() - started
     return report
@@ -154,6 +160,7 @@ def watch_folders(
     pending: set[str] = set()
     caught_up = False
     waiting = False
+    terms_due: float | None = None  # when the learned terms are to be refreshed
     for changes in watchfiles.watch(
         *roots, watch_filter=lambda change, path: wanted(Path(path), roots), debounce=options.debounce_ms,
         step=options.step_ms, rust_timeout=options.tick_ms, yield_on_timeout=True, stop_event=stop,
@@ -165,12 +172,19 @@ def watch_folders(
                 report = ingest(kb, roots, split=options.split, max_bytes=options.max_bytes,
                                 write_batch=options.write_batch, prune_missing=True)
                 caught_up = True
+                kb.embeddings.embed_query("ragkit")  # load the model now, not at the first save
                 on_report(report, True)
             if pending:
-                report = sync(kb, roots, pending, options)
+                report = sync(kb, roots, pending, options, learn_terms=False)
                 pending.clear()
+                if report.added or report.updated or report.removed or report.recovered:
+                    terms_due = time.monotonic() + options.terms_after_s
                 if report.added or report.updated or report.removed or report.failed:
                     on_report(report, False)
+            elif terms_due is not None and time.monotonic() >= terms_due:
+                with kb.write_lock():
+                    refresh_terms(kb.lexical)
+                terms_due = None
             waiting = False
         except StoreError as exc:
             if exc.key != "busy":
