@@ -151,7 +151,7 @@ def _print_report(report: IngestReport, lang: str) -> None:
 @click.pass_context
 @_guard
 def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
-    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx.
+    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx .pptx .xlsx .xls .csv .tsv .epub .json .jsonl.
 
     Unchanged files are skipped without any embedding call; changed files are replaced; every file that
     cannot be read is named with the reason, and the others are still ingested (exit status 1).
