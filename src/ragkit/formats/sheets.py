@@ -66,8 +66,8 @@ def _lines(text: str) -> Iterator[str]:
     """Lines of ``text`` with their endings, one at a time (``io.StringIO(text)`` would copy it four bytes a
     character, ``splitlines`` would hold a million small strings).
 
-    >>> list(_lines("a\r\nb\nc"))
-    ['a\r\n', 'b\n', 'c']
+    >>> list(_lines("a\\r\\nb\\nc"))
+    ['a\\r\\n', 'b\\n', 'c']
     """
     start = 0
     while start < len(text):
