@@ -19,6 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from ragkit.config import Settings
 from ragkit.errors import ConfigError, StoreError
+from ragkit.formats.limits import Limits
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
@@ -47,6 +48,12 @@ def provider_options(settings: Settings) -> ProviderOptions:
         max_retries=settings.max_retries, batch_size=settings.embed_batch_size, user_dict=settings.user_dict,
         text_tool_calls=settings.text_tool_calls, rerank_api_key=settings.rerank_api_key,
     )
+
+
+def limits(settings: Settings) -> Limits:
+    """What one file may expand to while it is parsed (:mod:`ragkit.formats.limits`)."""
+    return Limits(max_expanded_mb=settings.max_expanded_mb, max_ratio=settings.max_ratio,
+                  max_members=settings.max_members, max_pixels=settings.max_pixels, max_pages=settings.max_pages)
 
 
 def split_options(settings: Settings) -> SplitOptions:

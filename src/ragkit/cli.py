@@ -166,7 +166,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            prune_missing=prune, progress=on_event,
+            prune_missing=prune, progress=on_event, limits=build.limits(settings),
         )
     finally:
         close()

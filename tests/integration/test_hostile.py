@@ -1,0 +1,173 @@
+"""Hostile files (issue #11): zip bombs, bad and long names, colliding uploads, failing disks, deep HTML."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ragkit import Settings, build
+from ragkit.cli import cli
+from ragkit.formats import Limits, load_bytes
+from ragkit.ingest import ingest
+from ragkit.workspace import ingest_uploads, upload_folder
+from tests.support.files import make_docx, make_pdf
+
+PARAGRAPH = b"<w:p><w:r><w:t>aaaaaaaa</w:t></w:r></w:p>"
+CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                 b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                 b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+                 b'"/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
+                 b'document.main+xml"/></Types>')
+RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+
+
+def docx_bomb(path: Path, repetitions: int) -> Path:
+    """The issue's reproduction: a .docx whose word/document.xml is ``repetitions`` paragraphs (deflate 9)."""
+    body = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+            b'wordprocessingml/2006/main"><w:body>' + PARAGRAPH * repetitions + b"</w:body></w:document>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", RELS)
+        archive.writestr("word/document.xml", body)
+    return path
+
+
+@pytest.fixture
+def ragkit(data_dir):
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str):
+        environment = {"RAGKIT_DATA_DIR": str(data_dir), "RAGKIT_EMBEDDER": "fake:32", **env}
+        return runner.invoke(cli, list(args), env=environment, catch_exceptions=False)
+
+    return invoke
+
+
+# 1. zip bombs, image pixels, PDF pages
+
+
+def test_a_docx_bomb_is_refused_by_its_ratio_and_the_rest_goes_on(ragkit, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    docx_bomb(folder / "bomb.docx", 300_000)  # 12 MB of XML in about 40 KB
+    make_docx(folder / "good.docx")
+    (folder / "note.md").write_text("# 笔记\n\n正文。", encoding="utf-8")
+    done = ragkit("--lang", "en", "ingest", str(folder))
+    assert "added 2" in done.stdout and "failed 1" in done.stdout
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("failed")]
+    assert line.startswith("failed bomb.docx: ") and "word/document.xml" in line and "RAGKIT_MAX_RATIO" in line
+    assert "Traceback" not in done.output
+
+
+def test_the_expanded_size_limit_is_a_setting(ragkit, tmp_path):
+    bomb = docx_bomb(tmp_path / "bomb.docx", 300_000)
+    done = ragkit("--lang", "en", "ingest", str(bomb), RAGKIT_MAX_RATIO="100000", RAGKIT_MAX_EXPANDED_MB="5")
+    assert "failed 1" in done.stdout
+    assert "expands to 12.3 MB, over the 5 MB limit (RAGKIT_MAX_EXPANDED_MB)" in done.stderr
+    small = docx_bomb(tmp_path / "small.docx", 2_000)  # 82 KB of XML: under the 1 MB floor of the ratio check
+    assert "added 1" in ragkit("--lang", "en", "ingest", str(small), RAGKIT_MAX_EXPANDED_MB="5").stdout
+    zh = ragkit("ingest", str(docx_bomb(tmp_path / "b2.docx", 300_000)))
+    assert "疑似压缩炸弹" in zh.stderr and "RAGKIT_MAX_RATIO" in zh.stderr
+
+
+def test_every_zip_container_is_checked_before_its_loader_runs(tmp_path):
+    """A loader of another ZIP format (pptx, xlsx, epub) is covered by load_bytes without doing anything."""
+    data = docx_bomb(tmp_path / "bomb.docx", 300_000).read_bytes()
+    with pytest.raises(Exception, match="RAGKIT_MAX_RATIO"):
+        load_bytes(Path("bomb.docx"), data, Limits())
+    with pytest.raises(Exception, match="RAGKIT_MAX_MEMBERS"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for n in range(20):
+                archive.writestr(f"m{n}.xml", b"<a/>")
+        load_bytes(Path("many.docx"), buffer.getvalue(), Limits(max_members=10))
+
+
+def test_pdf_pages_are_bounded(ragkit, tmp_path):
+    pdf = make_pdf(tmp_path / "pages.pdf", ["第一页的内容。", "第二页的内容。", "第三页的内容。"])
+    done = ragkit("--lang", "en", "ingest", str(pdf), RAGKIT_MAX_PAGES="2")
+    assert "failed pages.pdf: 3 pages, over the 2-page limit (RAGKIT_MAX_PAGES)" in done.stderr
+    assert "added 1" in ragkit("--lang", "en", "ingest", str(pdf)).stdout
+
+
+def test_image_pixels_are_checked_before_decoding():
+    from PIL import Image
+
+    from ragkit.formats.limits import open_image
+
+    buffer = io.BytesIO()
+    Image.new("L", (3000, 2000)).save(buffer, "PNG")
+    assert open_image(buffer.getvalue(), Limits()).size == (3000, 2000)
+    with pytest.raises(Exception, match=r"3000 x 2000 pixels, over the 5000000-pixel limit \(RAGKIT_MAX_PIXELS\)"):
+        open_image(buffer.getvalue(), Limits(max_pixels=5_000_000))
+
+
+# 3. and 4. upload names
+
+
+def _kb(data_dir: Path):
+    return build.open_kb(Settings(data_dir=data_dir, embedder="fake:32"))
+
+
+def test_a_long_upload_name_is_shortened_and_the_batch_goes_on(data_dir):
+    kb = _kb(data_dir)
+    long_name = "很长的文件名" * 15 + ".md"  # 90 Chinese characters: 273 bytes
+    report = ingest_uploads(kb, [("a.md", b"# A\n\nalpha"), (long_name, "# 长\n\n长名字。".encode()),
+                                 ("c.md", b"# C\n\ngamma")],
+                            data_dir=data_dir, split=build.split_options(Settings()), max_bytes=10**6)
+    assert not report.failed and len(report.added) == 3
+    stored = sorted(p.name for p in upload_folder(data_dir, kb).iterdir())
+    longest = max(stored, key=len)
+    assert longest.endswith(".md") and len(longest.encode()) <= 200 and longest.startswith("很长的文件名")
+    [notice] = report.notices
+    assert notice.source == long_name and f"stored as {longest}" in notice.reason
+
+
+def test_colliding_upload_names_are_all_kept_and_the_renames_reported(data_dir):
+    kb = _kb(data_dir)
+    files = [("../../x.md", b"# one\n\nfirst"), ("..\\..\\x.md", b"# two\n\nsecond"), ("docs/x.md", b"# three\n\nthird")]
+    report = ingest_uploads(kb, files, data_dir=data_dir, split=build.split_options(Settings()), max_bytes=10**6)
+    assert sorted(report.added) == ["x-2.md", "x-3.md", "x.md"] and not report.failed
+    folder = upload_folder(data_dir, kb)
+    assert {p.read_bytes() for p in folder.iterdir()} == {data for _, data in files}
+    assert [(n.source, n.reason) for n in report.notices] == [
+        ("..\\..\\x.md", "stored as x-2.md: ../../x.md of this upload has the same name"),
+        ("docs/x.md", "stored as x-3.md: ../../x.md of this upload has the same name"),
+    ]
+
+
+# 8. permissions
+
+
+def test_the_data_directory_and_its_files_are_private(ragkit, data_dir, tmp_path):
+    (tmp_path / "a.md").write_text("# A\n\n正文。", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        assert ragkit("ingest", str(tmp_path / "a.md")).exit_code == 0
+        report = ingest_uploads(_kb(data_dir), [("u.md", b"# U\n\nupload")], data_dir=data_dir,
+                                split=build.split_options(Settings()), max_bytes=10**6)
+    finally:
+        os.umask(old)
+    assert report.added == ["u.md"]
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    loose = [p for p in data_dir.rglob("*") if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert not loose, [(str(p.relative_to(data_dir)), oct(p.stat().st_mode)) for p in loose]
+
+
+def test_private_data_can_be_turned_off(ragkit, data_dir, tmp_path):
+    (tmp_path / "a.md").write_text("# A\n\n正文。", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        assert ragkit("ingest", str(tmp_path / "a.md"), RAGKIT_PRIVATE_DATA="false").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o755
+    assert stat.S_IMODE((data_dir / "ragkit.sqlite").stat().st_mode) == 0o644
