@@ -35,7 +35,7 @@ from ragkit.memory import Session
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
 from ragkit.store import FileRecord, KnowledgeBase, known_kbs
 
-UPLOADS = "uploads"
+UPLOADS = build.UPLOADS_DIR
 MAX_NAME_BYTES = 200  # stored upload names: under the usual 255-byte limit, with room for "-2"
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 # a named subject: a Latin-script name with a capital (ChatGLM, GPT-4, LLaMA 系列), not a common word

@@ -154,10 +154,13 @@ def test_the_data_directory_and_its_files_are_private(ragkit, data_dir, tmp_path
         assert ragkit("ingest", str(tmp_path / "a.md")).exit_code == 0
         report = ingest_uploads(_kb(data_dir), [("u.md", b"# U\n\nupload")], data_dir=data_dir,
                                 split=build.split_options(Settings()), max_bytes=10**6)
+        assert stat.S_IMODE((upload_folder(data_dir, _kb(data_dir)) / "u.md").stat().st_mode) == 0o600
     finally:
         os.umask(old)
     assert report.added == ["u.md"]
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "ragkit.sqlite").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / "ragkit.sqlite-wal").stat().st_mode) == 0o600
     loose = [p for p in data_dir.rglob("*") if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert not loose, [(str(p.relative_to(data_dir)), oct(p.stat().st_mode)) for p in loose]
 
