@@ -10,6 +10,7 @@ An error made from a message key (see :mod:`ragkit.i18n`) can be shown in Chines
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ragkit.i18n import tr
@@ -65,3 +66,36 @@ def localized(error: BaseException, lang: str = "zh") -> str:
     if isinstance(error, RagkitError) and error.key is not None:
         return " ".join(tr(error.key, lang, **error.params).split())
     return one_line(error)
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (os.fsdecode's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return ascii(char)[1:-1]
+
+
+def shown(name: str) -> str:
+    """A file name (or title) as it can be printed on one line: control characters, line separators and
+    bytes that are not UTF-8 are escaped, everything else is kept.
+
+    >>> shown("bad\\udcff.md"), shown("a\\nb.md"), shown("笔记.md")
+    ('bad\\\\xff.md', 'a\\\\nb.md', '笔记.md')
+    """
+    return _UNPRINTABLE.sub(lambda match: _escape(match.group()), name)
+
+
+def encodable(name: str) -> bool:
+    """Whether ``name`` can be stored as UTF-8 (a file name with undecodable bytes cannot).
+
+    >>> encodable("笔记.md"), encodable("bad\\udcff.md")
+    (True, False)
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

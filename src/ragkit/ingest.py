@@ -35,7 +35,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from ragkit.errors import LoadError, RagkitError, StoreError, one_line
+from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
 from ragkit.formats import SUFFIXES, Limits, LoadedFile, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
@@ -176,7 +176,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[FileTask], list[Failure]
         else:
             failures.append(Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
                                                        supported=", ".join(SUFFIXES))))
-    return _dedupe(tasks, failures), failures
+    return _dedupe(_named(tasks, failures), failures), failures
+
+
+def _named(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
+    """Tasks whose names can be stored; a name with bytes that are not UTF-8 is one failure, shown escaped."""
+    good = []
+    for task in tasks:
+        if encodable(str(task.path)) and encodable(task.source):
+            good.append(task)
+        else:
+            failures.append(Failure(shown(task.source), LoadError.of("bad_name")))
+    return good
 
 
 def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:

@@ -110,6 +110,26 @@ def test_image_pixels_are_checked_before_decoding():
         open_image(buffer.getvalue(), Limits(max_pixels=5_000_000))
 
 
+# 2. file names that are not UTF-8 or hold control characters
+
+
+def test_a_name_that_is_not_utf8_fails_alone_and_is_shown_escaped(ragkit, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nalpha", encoding="utf-8")
+    with open(os.path.join(os.fsencode(folder), b"bad\xff.md"), "wb") as handle:
+        handle.write("# B\n\nbeta".encode())
+    (folder / "c.md").write_text("# C\n\ngamma", encoding="utf-8")
+    (folder / "new\nline.md").write_text("# 换行\n\ndelta", encoding="utf-8")
+    done = ragkit("--lang", "en", "ingest", str(folder))
+    assert done.exit_code == 1 and "added 3" in done.stdout and "failed 1" in done.stdout
+    assert "failed bad\\xff.md: the file name is not valid UTF-8" in done.stderr
+    assert "new\\nline.md" in done.stderr and "new\nline" not in done.output  # escaped everywhere
+    assert "Traceback" not in done.output and "internal" not in done.output
+    listed = ragkit("list").stdout.splitlines()
+    assert "new\\nline.md\t1\t换行" in listed and len(listed) == 4  # the header and three documents
+
+
 # 3. and 4. upload names
 
 
