@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ragkit import build
 from ragkit.config import Settings, load_settings
-from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line, shown
+from ragkit.errors import ConfigError, RagkitError, StoreError, localized, named_cause, one_line, shown
 from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
@@ -72,10 +72,23 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if os.environ.get("RAGKIT_DEBUG"):
                 raise
+            cause = _named_cause(ctx, exc, kwargs)
+            if cause is not None:
+                click.echo(tr("error", _lang(ctx), detail=localized(cause, _lang(ctx))), err=True)
+                raise Failed() from exc
             click.echo(tr("internal_error", _lang(ctx), detail=one_line(exc)), err=True)
             raise Failed() from exc
 
     return wrapper
+
+
+def _named_cause(ctx: click.Context, exc: Exception, flags: dict[str, Any]) -> RagkitError | None:
+    """A lost Chroma connection or a full disk, named (see :func:`ragkit.errors.named_cause`)."""
+    try:
+        settings = _settings(ctx, **flags)
+    except Exception:  # the settings themselves are broken: nothing more to say
+        return None
+    return named_cause(exc, data_dir=settings.data_dir, chroma_url=settings.chroma_url)
 
 
 def kb_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -194,3 +194,112 @@ def test_private_data_can_be_turned_off(ragkit, data_dir, tmp_path):
         os.umask(old)
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o755
     assert stat.S_IMODE((data_dir / "ragkit.sqlite").stat().st_mode) == 0o644
+
+
+# 6. causes named: a full disk, a Chroma server that drops mid-ingest
+
+
+def test_a_full_disk_is_named_with_where_and_the_next_ingest_completes(data_dir, tmp_path):
+    import sqlite3
+
+    from ragkit.errors import localized, named_cause
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"d{n}.md").write_text(f"# 文档 {n}\n\n" + "这是一段很长的正文。" * 3000, encoding="utf-8")
+    kb = _kb(data_dir)
+    pages = kb.conn.execute("PRAGMA page_count").fetchone()[0]
+    kb.conn.execute(f"PRAGMA max_page_count = {pages + 40}")  # SQLite's own "disk full" (SQLITE_FULL)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        ingest(kb, [folder], split=build.split_options(Settings()))
+    cause = named_cause(raised.value, data_dir=data_dir, chroma_url=None)
+    assert cause is not None and cause.key == "disk_full"
+    assert str(cause).startswith(f"the disk is full ({data_dir.resolve()}, ") and "MiB free" in str(cause)
+    assert "ragkit ingest again" in str(cause) and "磁盘已满" in localized(cause, "zh")
+    kb.conn.execute("PRAGMA max_page_count = 1073741823")
+    again = ingest(kb, [folder], split=build.split_options(Settings()))
+    assert again.ok and len(again.added) + len(again.unchanged) == 3 and kb.lexical.count() > 0
+
+
+class DroppingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a real Chroma server that, once ``drop_after`` upsert requests went
+    through, closes every connection without an answer (a server that drops mid-ingest) until ``restore()``."""
+
+    def __init__(self, upstream_port: int, drop_after: int) -> None:
+        import socket
+        import threading
+
+        self.upstream, self.left, self.dropping = upstream_port, drop_after, False
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.threading = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if self.dropping:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.upstream))
+            self.threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            self.threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source, target, from_client: bool) -> None:  # noqa: ANN001 - sockets
+        try:
+            while data := source.recv(65536):
+                if from_client and b"/upsert" in data and data.startswith(b"POST"):
+                    self.left -= 1
+                    if self.left < 0:
+                        self.dropping = True
+                if self.dropping:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, target):
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def restore(self) -> None:
+        self.dropping, self.left = False, 10**9
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.server
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_chroma_server_that_drops_mid_ingest_is_named_and_ingest_again_completes(ragkit, tmp_path):
+    from tests.support.chroma_server import chroma_server
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"d{n}.md").write_text(f"# 文档 {n}\n\n第 {n} 篇的正文。", encoding="utf-8")
+    with chroma_server(tmp_path / "chroma") as url:
+        proxy = DroppingProxy(int(url.rsplit(":", 1)[1]), drop_after=2)
+        try:
+            proxied = f"http://127.0.0.1:{proxy.port}"
+            done = ragkit("--lang", "en", "ingest", str(folder), RAGKIT_CHROMA_URL=proxied)
+            assert done.exit_code == 1
+            assert f"error: the connection to the Chroma server {proxied} was lost (" in done.stderr
+            assert "run ragkit ingest again once the server is back" in done.stderr
+            assert "internal error" not in done.stderr and "Traceback" not in done.output
+            zh = ragkit("ingest", str(folder), RAGKIT_CHROMA_URL=proxied)
+            assert "无法连接 Chroma 服务器" in zh.stderr and "内部错误" not in zh.stderr  # down from the start now
+            proxy.restore()
+            again = ragkit("--lang", "en", "ingest", str(folder), RAGKIT_CHROMA_URL=proxied)
+            assert again.exit_code == 0, again.output
+            info = ragkit("info", "--json", RAGKIT_CHROMA_URL=proxied)
+            assert '"documents": 4' in info.stdout and '"consistent": true' in info.stdout
+        finally:
+            proxy.close()

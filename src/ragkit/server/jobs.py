@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ragkit import build
-from ragkit.errors import RagkitError, StoreError, localized, one_line
+from ragkit.errors import RagkitError, StoreError, localized, named_cause, one_line
 from ragkit.ingest import Event, Failure, IngestReport, recover
 from ragkit.server.service import Service
 from ragkit.store import known_kbs
@@ -233,7 +233,9 @@ class Writer:
         try:
             report = self._wait_for_lock(job, jobs, run)
         except Exception as exc:  # the job fails with one line; the server goes on
-            detail = localized(exc, self.lang)
+            settings = self.service.settings
+            cause = named_cause(exc, data_dir=settings.data_dir, chroma_url=settings.chroma_url)
+            detail = localized(cause or exc, self.lang)
             jobs.update(job.id, status="failed", error=detail, finished=time.time())
             return
         failures = job.failures + [failure_json(f, self.lang) for f in report.failed]
