@@ -249,6 +249,7 @@ MESSAGES.update({
     "html_too_deep": ("HTML 嵌套超过 {limit} 层，解析器无法处理；已按纯文本提取", "HTML nested deeper than {limit} levels"),
     "renamed_taken": ("已保存为 {stored}：本批上传中的 {other} 与它同名", "stored as {stored}: {other} of this upload has the same name"),
     "renamed_long": ("文件名超过 {limit} 字节，已保存为 {stored}", "the name is longer than {limit} bytes: stored as {stored}"),
+    "ui_upload_help": ("每个文件最大 {limit} MB（RAGKIT_MAX_FILE_MB）", "At most {limit} MB per file (RAGKIT_MAX_FILE_MB)"),
     "chroma_lost": ("与 Chroma 服务器 {url} 的连接中断（{detail}）；已提交的文件不受影响，服务器恢复后重新运行 ragkit ingest "
                     "即可导入其余文件",
                     "the connection to the Chroma server {url} was lost ({detail}); committed files are safe: run "
