@@ -264,7 +264,7 @@ def knowledge_base_panel(ws: Workspace) -> None:
     with st.expander(t("ui_documents", n=len(documents))):
         for doc in documents:
             left, right = st.columns([4, 1])
-            left.markdown(f"**{doc.source}**  \n{doc.chunks} · {doc.title[:30]}")
+            left.markdown(f"**{shown_name(doc.source)}**  \n{doc.chunks} · {shown_name(doc.title[:30])}")
             if right.button(t("ui_delete"), key=f"delete-{doc.source}"):
                 ws.delete(doc.source)
                 st.toast(t("ui_deleted", source=doc.source))
