@@ -177,7 +177,7 @@ def ingest_uploads(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, dat
     under its uploaded name (``report.failed``, ``report.notices``)."""
     saved, refused = save_uploads(upload_folder(data_dir, kb), files, private=private)
     report = ingest(kb, [s.path for s in saved], split=split, max_bytes=max_bytes, progress=progress, limits=limits)
-    names = {s.path.name: s.name for s in saved}
+    names = {key: s.name for s in saved for key in (s.path.name, str(s.path))}  # a bad argument is named by path
     report.failed = refused + [Failure(names.get(f.source, f.source), f.error) for f in report.failed]
     failed = {f.source for f in report.failed}
     report.notices += [Failure(s.name, s.note) for s in saved if s.note is not None and s.name not in failed]
