@@ -297,7 +297,15 @@ def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, *
             click.echo(tr("dropped", lang, kb=kb.name))
             return
         for source in sources:
+            source = _stored_source(kb, source)
             click.echo(tr("deleted", lang, source=shown(source), n=delete_source(kb, source)))
+
+
+def _stored_source(kb: Any, source: str) -> str:
+    """``source`` as stored, also when given as `ragkit list` prints it (control characters escaped)."""
+    if kb.journal.get(source) is not None:
+        return source
+    return next((r.source for r in kb.journal.all() if shown(r.source) == source), source)
 
 
 def _consistency(counts: Counts, lang: str) -> str:

@@ -128,6 +128,8 @@ def test_a_name_that_is_not_utf8_fails_alone_and_is_shown_escaped(ragkit, tmp_pa
     assert "Traceback" not in done.output and "internal" not in done.output
     listed = ragkit("list").stdout.splitlines()
     assert "new\\nline.md\t1\t换行" in listed and len(listed) == 4  # the header and three documents
+    deleted = ragkit("--lang", "en", "delete", "new\\nline.md")  # as list shows it
+    assert deleted.exit_code == 0 and "deleted new\\nline.md (1 chunks)" in deleted.stdout
 
 
 # 3. and 4. upload names
