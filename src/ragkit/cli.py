@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ragkit import build
 from ragkit.config import Settings, load_settings
-from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
+from ragkit.errors import ConfigError, RagkitError, StoreError, localized, named_cause, one_line, shown
 from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
@@ -72,10 +72,23 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if os.environ.get("RAGKIT_DEBUG"):
                 raise
+            cause = _named_cause(ctx, exc, kwargs)
+            if cause is not None:
+                click.echo(tr("error", _lang(ctx), detail=localized(cause, _lang(ctx))), err=True)
+                raise Failed() from exc
             click.echo(tr("internal_error", _lang(ctx), detail=one_line(exc)), err=True)
             raise Failed() from exc
 
     return wrapper
+
+
+def _named_cause(ctx: click.Context, exc: Exception, flags: dict[str, Any]) -> RagkitError | None:
+    """A lost Chroma connection or a full disk, named (see :func:`ragkit.errors.named_cause`)."""
+    try:
+        settings = _settings(ctx, **flags)
+    except Exception:  # the settings themselves are broken: nothing more to say
+        return None
+    return named_cause(exc, data_dir=settings.data_dir, chroma_url=settings.chroma_url)
 
 
 def kb_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -113,7 +126,7 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
                 bar.start()
                 bar.update(task, total=event.total)
             elif event.kind == "file":
-                bar.update(task, advance=1, name=event.source)
+                bar.update(task, advance=1, name=shown(event.source))
 
         return on_event, bar.stop
     state = {"done": 0, "total": 0}
@@ -124,7 +137,7 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
         elif event.kind == "file":
             state["done"] += 1
             status = tr(f"status_{event.status}", lang)
-            click.echo(f"[{state['done']}/{state['total']}] {status} {event.source}", err=True)
+            click.echo(f"[{state['done']}/{state['total']}] {status} {shown(event.source)}", err=True)
 
     return plain, lambda: None
 
@@ -133,7 +146,8 @@ def _print_report(report: IngestReport, lang: str) -> None:
     if report.recovered:
         click.echo(tr("recovered", lang, n=report.recovered), err=True)
     for failure in report.failed:
-        click.echo(tr("failed_line", lang, source=failure.source, reason=localized(failure.error, lang)), err=True)
+        click.echo(tr("failed_line", lang, source=shown(failure.source), reason=localized(failure.error, lang)),
+                   err=True)
     click.echo(tr(
         "summary", lang, added=len(report.added), updated=len(report.updated), unchanged=len(report.unchanged),
         removed=len(report.removed), failed=len(report.failed), written=report.chunks_written,
@@ -166,7 +180,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            prune_missing=prune, progress=on_event,
+            prune_missing=prune, progress=on_event, limits=build.limits(settings),
         )
     finally:
         close()
@@ -242,7 +256,7 @@ def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json
     if not results:
         click.echo(tr("no_results", _lang(ctx)))
     for r in results:
-        where = r["source"] + (f" › {r['heading']}" if r["heading"] else "")
+        where = shown(r["source"]) + (f" › {shown(r['heading'])}" if r["heading"] else "")
         text = " ".join(r["text"].split())
         click.echo(f"{r['rank']}. [{r['score']:.4f}] {where}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
 
@@ -262,7 +276,7 @@ def list_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         return
     click.echo(tr("list_header", _lang(ctx)))
     for r in rows:
-        click.echo(f"{r.source}\t{r.chunks}\t{r.title}")
+        click.echo(f"{shown(r.source)}\t{r.chunks}\t{shown(r.title)}")
 
 
 @cli.command("delete")
@@ -283,7 +297,15 @@ def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, *
             click.echo(tr("dropped", lang, kb=kb.name))
             return
         for source in sources:
-            click.echo(tr("deleted", lang, source=source, n=delete_source(kb, source)))
+            source = _stored_source(kb, source)
+            click.echo(tr("deleted", lang, source=shown(source), n=delete_source(kb, source)))
+
+
+def _stored_source(kb: Any, source: str) -> str:
+    """``source`` as stored, also when given as `ragkit list` prints it (control characters escaped)."""
+    if kb.journal.get(source) is not None:
+        return source
+    return next((r.source for r in kb.journal.all() if shown(r.source) == source), source)
 
 
 def _consistency(counts: Counts, lang: str) -> str:
@@ -361,7 +383,7 @@ def _print_sources(result: dict[str, Any], lang: str) -> None:
     if not result["citations"]:
         click.echo("  " + tr("no_sources", lang))
     for c in result["citations"]:
-        where = c.source + (f" › {c.heading}" if c.heading else "") + (f" (p. {c.page})" if c.page else "")
+        where = shown(c.source) + (f" › {shown(c.heading)}" if c.heading else "") + (f" (p. {c.page})" if c.page else "")
         click.echo(f"  [{c.n}] {where}\n      “{c.quote}”")
 
 

@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed API call.")
 
+    # hostile files (#11): what one file may expand to while it is parsed (see ragkit.formats.limits)
+    max_expanded_mb: float = Field(100.0, gt=0, description="An archive (docx, pptx, xlsx, epub) whose members "
+                                   "declare more than this many MB uncompressed is refused.")
+    max_ratio: float = Field(100.0, gt=1, description="An archive member over 1 MB compressed more than this "
+                             "ratio (uncompressed : compressed) is refused as a possible zip bomb.")
+    max_members: int = Field(10_000, ge=1, description="An archive with more members than this is refused.")
+    max_pixels: int = Field(50_000_000, ge=1, description="Images of more pixels (width x height) are not decoded.")
+    max_pages: int = Field(5_000, ge=1, description="PDFs with more pages than this are refused.")
+    private_data: bool = Field(True, description="Create the data directory 0700 and its files 0600 (false: "
+                               "leave permissions to the umask).")
+
     @field_validator("kb")
     @classmethod
     def _kb_not_blank(cls, value: str) -> str:

@@ -230,6 +230,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# hostile files and failing disks (#11): bounds on what a file expands to, bad names, causes named
+MESSAGES.update({
+    "archive_members": ("压缩包内有 {n} 个文件，超过 {limit} 个的上限（RAGKIT_MAX_MEMBERS）",
+                        "the archive holds {n} members, over the {limit}-member limit (RAGKIT_MAX_MEMBERS)"),
+    "archive_expanded": ("解压后共 {size} MB，超过 {limit} MB 上限（RAGKIT_MAX_EXPANDED_MB），疑似压缩炸弹，已拒绝",
+                         "the archive expands to {size} MB, over the {limit} MB limit (RAGKIT_MAX_EXPANDED_MB): "
+                         "refused as a possible zip bomb"),
+    "archive_ratio": ("压缩包成员 {member} 解压为 {size} MB，压缩比 {ratio}:1，超过 {limit}:1 上限（RAGKIT_MAX_RATIO），"
+                      "疑似压缩炸弹，已拒绝",
+                      "the archive member {member} expands {size} MB at a ratio of {ratio}:1, over the {limit}:1 "
+                      "limit (RAGKIT_MAX_RATIO): refused as a possible zip bomb"),
+    "image_pixels": ("图片 {width} x {height} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                     "an image of {width} x {height} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "too_many_pages": ("共 {n} 页，超过 {limit} 页上限（RAGKIT_MAX_PAGES）", "{n} pages, over the {limit}-page limit (RAGKIT_MAX_PAGES)"),
+    "bad_name": ("文件名不是有效的 UTF-8（无法解码的字节已显示为 \\xNN）：请改名后再导入",
+                 "the file name is not valid UTF-8 (undecodable bytes are shown as \\xNN): rename the file"),
+    "html_too_deep": ("HTML 嵌套超过 {limit} 层，解析器无法处理；已按纯文本提取", "HTML nested deeper than {limit} levels"),
+    "renamed_taken": ("已保存为 {stored}：本批上传中的 {other} 与它同名", "stored as {stored}: {other} of this upload has the same name"),
+    "renamed_long": ("文件名超过 {limit} 字节，已保存为 {stored}", "the name is longer than {limit} bytes: stored as {stored}"),
+    "ui_upload_help": ("每个文件最大 {limit} MB（RAGKIT_MAX_FILE_MB）", "At most {limit} MB per file (RAGKIT_MAX_FILE_MB)"),
+    "chroma_lost": ("与 Chroma 服务器 {url} 的连接中断（{detail}）；已提交的文件不受影响，服务器恢复后重新运行 ragkit ingest "
+                    "即可导入其余文件",
+                    "the connection to the Chroma server {url} was lost ({detail}); committed files are safe: run "
+                    "ragkit ingest again once the server is back to complete the rest"),
+    "disk_full": ("磁盘已满（{where}）：{detail}；已提交的文件不受影响，腾出空间后重新运行 ragkit ingest 即可",
+                  "the disk is full ({where}): {detail}; committed files are safe: free some space and run ragkit "
+                  "ingest again"),
+})
+
+
 def tr(key: str, lang: str = "zh", **params: object) -> str:
     """The message ``key`` in ``lang`` (zh or en), formatted with ``params``."""
     zh, en = MESSAGES[key]

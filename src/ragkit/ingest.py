@@ -35,8 +35,8 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from ragkit.errors import LoadError, RagkitError, StoreError, one_line
-from ragkit.formats import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
+from ragkit.formats import SUFFIXES, Limits, LoadedFile, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -76,6 +76,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    notices: list[Failure] = field(default_factory=list)  # done, with a remark (an upload stored under another name)
     chunks_written: int = 0
     chunks_deleted: int = 0
     recovered: int = 0
@@ -175,7 +176,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[FileTask], list[Failure]
         else:
             failures.append(Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
                                                        supported=", ".join(SUFFIXES))))
-    return _dedupe(tasks, failures), failures
+    return _dedupe(_named(tasks, failures), failures), failures
+
+
+def _named(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
+    """Tasks whose names can be stored; a name with bytes that are not UTF-8 is one failure, shown escaped."""
+    good = []
+    for task in tasks:
+        if encodable(str(task.path)) and encodable(task.source):
+            good.append(task)
+        else:
+            failures.append(Failure(shown(task.source), LoadError.of("bad_name")))
+    return good
 
 
 def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
@@ -222,10 +234,10 @@ def _read(task: FileTask, max_bytes: int) -> bytes:
         raise _os_error(exc) from exc
 
 
-def _parse(path: Path, data: bytes) -> LoadedFile:
+def _parse(path: Path, data: bytes, limits: Limits = Limits()) -> LoadedFile:
     """:func:`load_bytes`, with any parser crash turned into a one-line :class:`LoadError`."""
     try:
-        return load_bytes(path, data)
+        return load_bytes(path, data, limits)
     except LoadError:
         raise
     except Exception as exc:  # third-party parsers raise anything on malformed files
@@ -298,7 +310,7 @@ def _counting(docs: list[Document], progress: Progress | None, batch: int) -> It
 
 def ingest_file(
     kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, write_batch: int,
-    progress: Progress | None = None,
+    progress: Progress | None = None, limits: Limits = Limits(),
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
     data = _read(task, max_bytes)
@@ -307,7 +319,7 @@ def ingest_file(
     if previous is not None and previous.hash == file_hash and previous.pending is None:
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
-    loaded = _parse(task.path, data)
+    loaded = _parse(task.path, data, limits)
     docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     store = kb.store(create=True)
     kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
@@ -336,6 +348,7 @@ def ingest(
     write_batch: int = 256,
     prune_missing: bool = False,
     progress: Progress | None = None,
+    limits: Limits = Limits(),
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
@@ -343,6 +356,7 @@ def ingest(
     batch their own model calls).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
+    ``limits`` bound what one file may expand to while it is parsed (:mod:`ragkit.formats.limits`).
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -354,7 +368,8 @@ def ingest(
         for task in tasks:
             try:
                 status, written, deleted = ingest_file(
-                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress
+                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress,
+                    limits=limits,
                 )
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0

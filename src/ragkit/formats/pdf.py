@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
+from ragkit.formats.limits import Limits, check_pages
 
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
@@ -27,7 +28,7 @@ def _join_wrapped_lines(page: str) -> str:
     return "\n".join(out)
 
 
-def load_pdf(path: Path, data: bytes) -> LoadedFile:
+def load_pdf(path: Path, data: bytes, limits: Limits = Limits()) -> LoadedFile:
     import pypdfium2 as pdfium
 
     try:
@@ -36,6 +37,7 @@ def load_pdf(path: Path, data: bytes) -> LoadedFile:
         raise LoadError.of("bad_pdf", detail=str(exc)) from exc
     texts: list[str] = []
     try:
+        check_pages(len(document), limits)
         for number in range(len(document)):
             page = document[number]
             textpage = page.get_textpage()
