@@ -19,6 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from ragkit.config import Settings
 from ragkit.errors import ConfigError, StoreError
+from ragkit.formats.ocr import OcrOptions
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
@@ -47,6 +48,13 @@ def provider_options(settings: Settings) -> ProviderOptions:
         max_retries=settings.max_retries, batch_size=settings.embed_batch_size, user_dict=settings.user_dict,
         text_tool_calls=settings.text_tool_calls, rerank_api_key=settings.rerank_api_key,
     )
+
+
+def ocr_options(settings: Settings) -> OcrOptions:
+    """When scanned PDF pages and images are OCR'd and what one file may cost."""
+    return OcrOptions(mode=settings.ocr, dpi=settings.ocr_dpi, max_pages=settings.ocr_max_pages,
+                      timeout_s=settings.ocr_timeout, max_pixels=settings.ocr_max_pixels,
+                      min_confidence=settings.ocr_min_confidence)
 
 
 def split_options(settings: Settings) -> SplitOptions:

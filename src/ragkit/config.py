@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed API call.")
 
+    # OCR of scanned PDFs and images (#14), see ragkit.formats.ocr
+    ocr: Literal["auto", "always", "never"] = Field(
+        "auto", description="OCR PDF pages without a text layer and images (auto), every PDF page (always), or nothing "
+        "(never: scans and images are refused).")
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
+    ocr_max_pages: int = Field(500, ge=1, description="A file with more pages to OCR than this is refused.")
+    ocr_timeout: float = Field(1800.0, gt=0, description="Seconds of OCR one file may take (checked between pages).")
+    ocr_min_confidence: float = Field(
+        0.8, ge=0, le=1, description="OCR lines read with a lower confidence are listed in the chunk's ocr_uncertain metadata.")
+    ocr_max_pixels: int = Field(50_000_000, ge=1, description="Images (and rendered pages) of more pixels are not decoded.")
+
     @field_validator("kb")
     @classmethod
     def _kb_not_blank(cls, value: str) -> str:

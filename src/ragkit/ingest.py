@@ -29,14 +29,14 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from ragkit.errors import LoadError, RagkitError, StoreError, one_line
-from ragkit.formats import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.formats import SUFFIXES, LoadedFile, OcrOptions, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -96,13 +96,15 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: ``kind`` is "start" (total files), "file" (one file done), or "chunks" (chunks embedded)."""
+    """Progress: ``kind`` is "start" (total files), "file" (one file done), "chunks" (chunks embedded), or
+    "page" (``page`` of the ``total`` pages of ``source`` that need OCR is read)."""
 
     kind: str
     total: int = 0
     source: str = ""
     status: str = ""
     chunks: int = 0
+    page: int = 0
 
 
 Progress = Callable[[Event], None]
@@ -200,6 +202,11 @@ def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: Sp
             }
             if page is not None:
                 meta["page"] = page
+            if page in loaded.ocr_pages:
+                meta["ocr"] = True
+                uncertain = loaded.uncertain_in(start + chunk.start, start + chunk.end)
+                if uncertain:  # read with low confidence: a reader may want to check the original
+                    meta["ocr_uncertain"] = " | ".join(uncertain)[:300]
             docs.append(Document(chunk.text, metadata=meta))
     return docs
 
@@ -222,10 +229,10 @@ def _read(task: FileTask, max_bytes: int) -> bytes:
         raise _os_error(exc) from exc
 
 
-def _parse(path: Path, data: bytes) -> LoadedFile:
+def _parse(path: Path, data: bytes, ocr: OcrOptions = OcrOptions()) -> LoadedFile:
     """:func:`load_bytes`, with any parser crash turned into a one-line :class:`LoadError`."""
     try:
-        return load_bytes(path, data)
+        return load_bytes(path, data, ocr=ocr)
     except LoadError:
         raise
     except Exception as exc:  # third-party parsers raise anything on malformed files
@@ -298,7 +305,7 @@ def _counting(docs: list[Document], progress: Progress | None, batch: int) -> It
 
 def ingest_file(
     kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, write_batch: int,
-    progress: Progress | None = None,
+    progress: Progress | None = None, ocr: OcrOptions = OcrOptions(),
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
     data = _read(task, max_bytes)
@@ -307,7 +314,10 @@ def ingest_file(
     if previous is not None and previous.hash == file_hash and previous.pending is None:
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
-    loaded = _parse(task.path, data)
+    if progress:
+        ocr = replace(ocr, progress=lambda done, total: progress(Event("page", total=total, source=task.source,
+                                                                      page=done)))
+    loaded = _parse(task.path, data, ocr)
     docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     store = kb.store(create=True)
     kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
@@ -336,6 +346,7 @@ def ingest(
     write_batch: int = 256,
     prune_missing: bool = False,
     progress: Progress | None = None,
+    ocr: OcrOptions = OcrOptions(),
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
@@ -343,6 +354,9 @@ def ingest(
     batch their own model calls).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
+    ``ocr`` says when scanned PDF pages and images are OCR'd and what one file may cost
+    (:class:`~ragkit.formats.ocr.OcrOptions`); chunks OCR read carry ``ocr`` and, where the engine was unsure,
+    ``ocr_uncertain`` metadata.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -354,7 +368,7 @@ def ingest(
         for task in tasks:
             try:
                 status, written, deleted = ingest_file(
-                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress
+                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress, ocr=ocr,
                 )
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0

@@ -27,6 +27,7 @@ from ragkit.chains import Conversation, chat_chain
 from ragkit.config import Settings
 from ragkit.errors import LoadError
 from ragkit.feedback import Feedback, Rated
+from ragkit.formats.ocr import OcrOptions
 from ragkit.ingest import Event, Failure, IngestReport, SplitOptions, delete_source, ingest
 from ragkit.memory import Session
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
@@ -116,10 +117,11 @@ def save_uploads(folder: Path, files: Sequence[tuple[str, bytes]]) -> tuple[list
 
 
 def ingest_uploads(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, data_dir: str | Path,
-                   split: SplitOptions, max_bytes: int, progress: Callable[[Event], None] | None = None) -> IngestReport:
+                   split: SplitOptions, max_bytes: int, progress: Callable[[Event], None] | None = None,
+                   ocr: OcrOptions = OcrOptions()) -> IngestReport:
     """Save uploaded files (:func:`save_uploads`) and ingest them; failures are named by the uploaded names."""
     paths, refused = save_uploads(upload_folder(data_dir, kb), files)
-    report = ingest(kb, paths, split=split, max_bytes=max_bytes, progress=progress)
+    report = ingest(kb, paths, split=split, max_bytes=max_bytes, progress=progress, ocr=ocr)
     names = {str(p): p.name for p in paths}
     report.failed = refused + [Failure(names.get(f.source, f.source), f.error) for f in report.failed]
     return report
@@ -150,13 +152,15 @@ class Workspace:
 
     def ingest_paths(self, paths: Sequence[str | Path], progress: Callable[[Event], None] | None = None) -> IngestReport:
         return ingest(self.kb, paths, split=build.split_options(self.settings),
-                      max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress)
+                      max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress,
+                      ocr=build.ocr_options(self.settings))
 
     def upload(self, files: Sequence[tuple[str, bytes]],
                progress: Callable[[Event], None] | None = None) -> IngestReport:
         """Save uploaded files under the data directory and ingest them (unchanged files change nothing)."""
         return ingest_uploads(self.kb, files, data_dir=self.settings.data_dir, split=build.split_options(self.settings),
-                              max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress)
+                              max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress,
+                              ocr=build.ocr_options(self.settings))
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions about named subjects the documents have sections on (e.g. "ChatGLM 是什么？")."""
