@@ -248,6 +248,8 @@ MESSAGES.update({
     "bad_image": ("不是可读的图片（{detail}）", "not a readable image ({detail})"),
     "image_pixels": ("图片 {width} x {height} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
                      "an image of {width} x {height} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "image_pixel_count": ("图片共 {pixels} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                          "an image of {pixels} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
     "too_many_pages": ("共 {n} 页，超过 {limit} 页上限（RAGKIT_MAX_PAGES）",
                        "{n} pages, over the {limit}-page limit (RAGKIT_MAX_PAGES)"),
     "ocr_page_progress": ("OCR {source}：第 {page}/{n} 页", "OCR {source}: page {page} of {n}"),

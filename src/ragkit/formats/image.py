@@ -7,6 +7,7 @@ page, so citations name the page as they do for a PDF.
 from __future__ import annotations
 
 import io
+import re
 import time
 import warnings
 from pathlib import Path
@@ -26,8 +27,9 @@ def _open(data: bytes, max_pixels: int):  # noqa: ANN202 - a PIL image
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))  # reads the header only
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LoadError.of("image_pixels", width="?", height="?", limit=max_pixels) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's own, larger limit
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise LoadError.of("image_pixel_count", pixels=pixels.group(1) if pixels else "?", limit=max_pixels) from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise LoadError.of("bad_image", detail=str(exc)) from exc
     check_pixels(*image.size, max_pixels)

@@ -117,28 +117,34 @@ def _draws_rules(page: Any) -> bool:
     return False
 
 
-def _band(page: Any, top: float, bottom: float) -> str:
-    """Text of the full-width band between ``top`` and ``bottom`` (distances from the page top)."""
-    height, width = page.get_height(), page.get_width()
-    textpage = page.get_textpage()
-    try:
-        raw = textpage.get_text_bounded(left=0, bottom=height - bottom, right=width, top=height - top)
-    finally:
-        textpage.close()
-    return _join_wrapped_lines(raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
+def _bounded(textpage: Any, height: float, box: tuple[float, float, float, float]) -> str:
+    """Text inside ``box`` = (x0, top, x1, bottom), measured from the page's top left (pdfplumber's frame)."""
+    x0, top, x1, bottom = box
+    raw = textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1, top=height - top)
+    return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _with_tables(page: Any, plumber_page: Any) -> Page | None:
-    """The page's text with each ruled table as a Markdown table in its place (None: no table found)."""
-    tables = [t for t in plumber_page.find_tables() if len(t.rows) >= 2]
+    """The page's text with each ruled table as a Markdown table in its place (None: no table found).
+
+    pdfplumber finds the tables and their cells; the text comes from PDFium, like the rest of the page (it keeps
+    the spaces the PDF's producer put between words). A box with one column (a framed code sample) is no table.
+    """
+    tables = [t for t in plumber_page.find_tables() if len(t.rows) >= 2 and max(len(r.cells) for r in t.rows) >= 2]
     if not tables:
         return None
-    parts, top = [], 0.0
-    for table in sorted(tables, key=lambda t: t.bbox[1]):
-        _, t_top, _, t_bottom = table.bbox
-        parts += [_band(page, top, t_top), markdown_table(table.extract())]
-        top = max(top, t_bottom)
-    parts.append(_band(page, top, page.get_height()))
+    height, width = page.get_height(), page.get_width()
+    textpage = page.get_textpage()
+    try:
+        parts, top = [], 0.0
+        for table in sorted(tables, key=lambda t: t.bbox[1]):
+            rows = [[_bounded(textpage, height, cell) if cell else None for cell in row.cells] for row in table.rows]
+            parts += [_join_wrapped_lines(_bounded(textpage, height, (0, top, width, table.bbox[1]))),
+                      markdown_table(rows)]
+            top = max(top, table.bbox[3])
+        parts.append(_join_wrapped_lines(_bounded(textpage, height, (0, top, width, height))))
+    finally:
+        textpage.close()
     return Page("\n\n".join(part for part in parts if part), markdown=True)
 
 
