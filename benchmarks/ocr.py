@@ -202,6 +202,8 @@ def retrieval(pages, dpi: int, noisy: bool, stems: set[str], work: Path) -> tupl
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
+    print("scan ingest max RSS (MiB) of the largest child so far:",
+          resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, flush=True)
     scanned = group_metrics(run_eval(questions, work / "scan-data", work / "scan-out", "--retrieval-only")["outcomes"])
     done = ragkit("ingest", str(texts), data_dir=work / "text-data")
     if done.returncode != 0:

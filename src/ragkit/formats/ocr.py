@@ -1,8 +1,9 @@
 """Offline OCR: a page image -> text lines with boxes and confidences -> paragraphs in reading order.
 
 The engine is ``rapidocr-onnxruntime`` 1.4.4, whose wheel carries the PP-OCRv4 Chinese/English detection and
-recognition models and the direction classifier, run by onnxruntime on the CPU: nothing is downloaded. It is
-built on first use and kept for the process (:func:`engine`); importing this module loads nothing.
+recognition models (and a direction classifier, left off: on upright pages it flipped whole table rows into
+gibberish, see benchmarks/RESULTS.md), run by onnxruntime on the CPU: nothing is downloaded. It is built on first
+use and kept for the process (:func:`engine`); importing this module loads nothing. Pages must be upright.
 
 Reading order: lines are grouped into rows, a page whose lines leave an empty vertical gutter is read column by
 column (a line crossing the gutter, such as a title, closes the columns above it), and a column's lines are
@@ -90,7 +91,7 @@ def engine() -> Any:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise LoadError.of("ocr_missing", detail=str(exc)) from exc
-    return RapidOCR()
+    return RapidOCR(use_cls=False)  # the 180-degree classifier turned upright table rows into gibberish
 
 
 def check_pixels(width: int, height: int, limit: int) -> None:
