@@ -22,6 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from ragkit.config import Settings
 from ragkit.errors import ConfigError, StoreError
 from ragkit.formats.limits import Limits
+from ragkit.formats.ocr import OcrOptions
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
@@ -57,6 +58,13 @@ def limits(settings: Settings) -> Limits:
     """What one file may expand to while it is parsed (:mod:`ragkit.formats.limits`)."""
     return Limits(max_expanded_mb=settings.max_expanded_mb, max_ratio=settings.max_ratio,
                   max_members=settings.max_members, max_pixels=settings.max_pixels, max_pages=settings.max_pages)
+
+
+def ocr_options(settings: Settings) -> OcrOptions:
+    """When scanned PDF pages and images are OCR'd and what one file may cost."""
+    return OcrOptions(mode=settings.ocr, dpi=settings.ocr_dpi, max_pages=settings.ocr_max_pages,
+                      timeout_s=settings.ocr_timeout, max_pixels=settings.max_pixels,
+                      min_confidence=settings.ocr_min_confidence)
 
 
 def split_options(settings: Settings) -> SplitOptions:

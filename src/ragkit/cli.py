@@ -127,6 +127,8 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
                 bar.update(task, total=event.total)
             elif event.kind == "file":
                 bar.update(task, advance=1, name=shown(event.source))
+            elif event.kind == "page":
+                bar.update(task, name=tr("ocr_page_progress", lang, source=shown(event.source), page=event.page, n=event.total))
 
         return on_event, bar.stop
     state = {"done": 0, "total": 0}
@@ -138,6 +140,8 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
             state["done"] += 1
             status = tr(f"status_{event.status}", lang)
             click.echo(f"[{state['done']}/{state['total']}] {status} {shown(event.source)}", err=True)
+        elif event.kind == "page":
+            click.echo(tr("ocr_page_progress", lang, source=shown(event.source), page=event.page, n=event.total), err=True)
 
     return plain, lambda: None
 
@@ -165,7 +169,8 @@ def _print_report(report: IngestReport, lang: str) -> None:
 @click.pass_context
 @_guard
 def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
-    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx .pptx .xlsx .xls .csv .tsv .epub .json .jsonl.
+    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx .pptx .xlsx .xls .csv .tsv .epub .json .jsonl,
+    and images (.png .jpg .jpeg .webp .bmp .tif .tiff, read by offline OCR; scanned PDF pages too, see RAGKIT_OCR).
 
     Unchanged files are skipped without any embedding call; changed files are replaced; every file that
     cannot be read is named with the reason, and the others are still ingested (exit status 1).
@@ -180,7 +185,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            prune_missing=prune, progress=on_event, limits=build.limits(settings),
+            prune_missing=prune, progress=on_event, limits=build.limits(settings), ocr=build.ocr_options(settings),
         )
     finally:
         close()

@@ -21,8 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_encoding": ("无法识别的文本编码（支持 UTF-8、带 BOM 的 UTF-16/32、GB18030/GBK）",
                          "text in an unknown encoding (expected UTF-8, UTF-16/32 with BOM, or GB18030/GBK)"),
     "bad_pdf": ("不是可读的 PDF（{detail}）", "not a readable PDF ({detail})"),
-    "pdf_no_text": ("PDF 中没有可提取的文本（扫描件需要 OCR，ragkit 不做 OCR）",
-                    "no extractable text in this PDF (scanned images need OCR, which ragkit does not do)"),
+    "pdf_no_text": ("PDF 中没有可提取的文本，且 OCR 已关闭（RAGKIT_OCR=never）；设为 auto 即可识别扫描件",
+                    "no extractable text in this PDF and OCR is off (RAGKIT_OCR=never); set it to auto to read scans"),
     "bad_docx": ("不是有效的 Word .docx 文件（{detail}）", "not a readable Word .docx file ({detail})"),
     # office documents, e-books and data files (issue #14)
     "bad_container": ("不是可读的 {kind} 文件（{detail}）", "not a readable {kind} file ({detail})"),
@@ -147,7 +147,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_stopped": ("已达到步数上限，智能体停止。", "The agent stopped at its step limit."),
     "ui_kb": ("知识库", "Knowledge base"),
     "ui_new_kb": ("新建知识库（输入名称）", "New knowledge base (name)"),
-    "ui_upload": ("上传文档（md、txt、pdf、docx、html）", "Upload documents (md, txt, pdf, docx, html)"),
+    "ui_upload": ("上传文档（md、txt、pdf、docx、html、图片）", "Upload documents (md, txt, pdf, docx, html, images)"),
     "ui_upload_button": ("导入上传的文件", "Ingest the uploaded files"),
     "ui_upload_failed": ("{source}：{reason}", "{source}: {reason}"),
     "ui_documents": ("文档（{n}）", "Documents ({n})"),
@@ -257,6 +257,31 @@ MESSAGES.update({
     "disk_full": ("磁盘已满（{where}）：{detail}；已提交的文件不受影响，腾出空间后重新运行 ragkit ingest 即可",
                   "the disk is full ({where}): {detail}; committed files are safe: free some space and run ragkit "
                   "ingest again"),
+})
+
+# OCR and PDF tables (#14)
+MESSAGES.update({
+    "pdf_password": ("PDF 已加密，需要密码才能打开；请先解除密码（如 qpdf --decrypt --password=密码 原文件 新文件）再导入",
+                     "the PDF is encrypted and needs a password: remove it first (e.g. qpdf --decrypt "
+                     "--password=PASSWORD in.pdf out.pdf), then ingest the copy"),
+    "ocr_no_text": ("OCR 没有识别出文字", "OCR found no text"),
+    "ocr_off": ("图片需要 OCR 才能读取，但 OCR 已关闭（RAGKIT_OCR=never）",
+                "an image needs OCR, which is off (RAGKIT_OCR=never)"),
+    "ocr_pages": ("有 {n} 页需要 OCR，超过 {limit} 页上限（RAGKIT_OCR_MAX_PAGES）",
+                  "{n} pages need OCR, over the {limit}-page limit (RAGKIT_OCR_MAX_PAGES)"),
+    "ocr_timeout": ("OCR 超过 {limit} 秒上限（RAGKIT_OCR_TIMEOUT），在第 {page}/{n} 页停止；文件未导入",
+                    "OCR took over the {limit} s limit (RAGKIT_OCR_TIMEOUT), stopped at page {page} of {n}; "
+                    "the file was not ingested"),
+    "ocr_missing": ("OCR 引擎不可用（{detail}）；请安装 rapidocr-onnxruntime==1.4.4",
+                    "the OCR engine is unavailable ({detail}); install rapidocr-onnxruntime==1.4.4"),
+    "bad_image": ("不是可读的图片（{detail}）", "not a readable image ({detail})"),
+    "image_pixels": ("图片 {width} x {height} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                     "an image of {width} x {height} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "image_pixel_count": ("图片共 {pixels} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                          "an image of {pixels} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "too_many_pages": ("共 {n} 页，超过 {limit} 页上限（RAGKIT_MAX_PAGES）",
+                       "{n} pages, over the {limit}-page limit (RAGKIT_MAX_PAGES)"),
+    "ocr_page_progress": ("OCR {source}：第 {page}/{n} 页", "OCR {source}: page {page} of {n}"),
 })
 
 

@@ -29,14 +29,14 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
-from ragkit.formats import SUFFIXES, Limits, LoadedFile, is_supported, load_bytes
+from ragkit.formats import SUFFIXES, Limits, LoadedFile, OcrOptions, is_supported, load_bytes
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -97,13 +97,15 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: ``kind`` is "start" (total files), "file" (one file done), or "chunks" (chunks embedded)."""
+    """Progress: ``kind`` is "start" (total files), "file" (one file done), "chunks" (chunks embedded), or
+    "page" (``page`` of the ``total`` pages of ``source`` that need OCR is read)."""
 
     kind: str
     total: int = 0
     source: str = ""
     status: str = ""
     chunks: int = 0
+    page: int = 0
 
 
 Progress = Callable[[Event], None]
@@ -212,6 +214,11 @@ def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: Sp
             }
             if page is not None:
                 meta["page"] = page
+            if page in loaded.ocr_pages:
+                meta["ocr"] = True
+                uncertain = loaded.uncertain_in(start + chunk.start, start + chunk.end)
+                if uncertain:  # read with low confidence: a reader may want to check the original
+                    meta["ocr_uncertain"] = " | ".join(uncertain)[:300]
             docs.append(Document(chunk.text, metadata=meta))
     return docs
 
@@ -234,10 +241,10 @@ def _read(task: FileTask, max_bytes: int) -> bytes:
         raise _os_error(exc) from exc
 
 
-def _parse(path: Path, data: bytes, limits: Limits = Limits()) -> LoadedFile:
+def _parse(path: Path, data: bytes, limits: Limits = Limits(), ocr: OcrOptions = OcrOptions()) -> LoadedFile:
     """:func:`load_bytes`, with any parser crash turned into a one-line :class:`LoadError`."""
     try:
-        return load_bytes(path, data, limits)
+        return load_bytes(path, data, limits, ocr=ocr)
     except LoadError:
         raise
     except Exception as exc:  # third-party parsers raise anything on malformed files
@@ -310,7 +317,7 @@ def _counting(docs: list[Document], progress: Progress | None, batch: int) -> It
 
 def ingest_file(
     kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, write_batch: int,
-    progress: Progress | None = None, limits: Limits = Limits(),
+    progress: Progress | None = None, limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
     data = _read(task, max_bytes)
@@ -319,7 +326,10 @@ def ingest_file(
     if previous is not None and previous.hash == file_hash and previous.pending is None:
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
-    loaded = _parse(task.path, data, limits)
+    if progress:
+        ocr = replace(ocr, progress=lambda done, total: progress(Event("page", total=total, source=task.source,
+                                                                      page=done)))
+    loaded = _parse(task.path, data, limits, ocr)
     docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     store = kb.store(create=True)
     kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
@@ -349,6 +359,7 @@ def ingest(
     prune_missing: bool = False,
     progress: Progress | None = None,
     limits: Limits = Limits(),
+    ocr: OcrOptions = OcrOptions(),
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
@@ -357,6 +368,9 @@ def ingest(
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
     ``limits`` bound what one file may expand to while it is parsed (:mod:`ragkit.formats.limits`).
+    ``ocr`` says when scanned PDF pages and images are OCR'd and what one file may cost
+    (:class:`~ragkit.formats.ocr.OcrOptions`); chunks OCR read carry ``ocr`` and, where the engine was unsure,
+    ``ocr_uncertain`` metadata.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -369,7 +383,7 @@ def ingest(
             try:
                 status, written, deleted = ingest_file(
                     kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress,
-                    limits=limits,
+                    limits=limits, ocr=ocr,
                 )
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0

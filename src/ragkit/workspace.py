@@ -30,6 +30,7 @@ from ragkit.config import Settings
 from ragkit.errors import LoadError, RagkitError
 from ragkit.formats.limits import Limits
 from ragkit.feedback import Feedback, Rated
+from ragkit.formats.ocr import OcrOptions
 from ragkit.ingest import Event, Failure, IngestReport, SplitOptions, delete_source, ingest
 from ragkit.memory import Session
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, Provider, is_generative, is_installed
@@ -172,11 +173,12 @@ def save_uploads(folder: Path, files: Sequence[tuple[str, bytes]], *,
 
 def ingest_uploads(kb: KnowledgeBase, files: Sequence[tuple[str, bytes]], *, data_dir: str | Path,
                    split: SplitOptions, max_bytes: int, progress: Callable[[Event], None] | None = None,
-                   limits: Limits = Limits(), private: bool = True) -> IngestReport:
+                   limits: Limits = Limits(), private: bool = True, ocr: OcrOptions = OcrOptions()) -> IngestReport:
     """Save uploaded files (:func:`save_uploads`) and ingest them; each refused or renamed file is reported
     under its uploaded name (``report.failed``, ``report.notices``)."""
     saved, refused = save_uploads(upload_folder(data_dir, kb), files, private=private)
-    report = ingest(kb, [s.path for s in saved], split=split, max_bytes=max_bytes, progress=progress, limits=limits)
+    report = ingest(kb, [s.path for s in saved], split=split, max_bytes=max_bytes, progress=progress, limits=limits,
+                    ocr=ocr)
     names = {key: s.name for s in saved for key in (s.path.name, str(s.path))}  # a bad argument is named by path
     report.failed = refused + [Failure(names.get(f.source, f.source), f.error) for f in report.failed]
     failed = {f.source for f in report.failed}
@@ -210,14 +212,15 @@ class Workspace:
     def ingest_paths(self, paths: Sequence[str | Path], progress: Callable[[Event], None] | None = None) -> IngestReport:
         return ingest(self.kb, paths, split=build.split_options(self.settings),
                       max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress,
-                      limits=build.limits(self.settings))
+                      limits=build.limits(self.settings), ocr=build.ocr_options(self.settings))
 
     def upload(self, files: Sequence[tuple[str, bytes]],
                progress: Callable[[Event], None] | None = None) -> IngestReport:
         """Save uploaded files under the data directory and ingest them (unchanged files change nothing)."""
         return ingest_uploads(self.kb, files, data_dir=self.settings.data_dir, split=build.split_options(self.settings),
                               max_bytes=int(self.settings.max_file_mb * 1_000_000), progress=progress,
-                              limits=build.limits(self.settings), private=self.settings.private_data)
+                              limits=build.limits(self.settings), private=self.settings.private_data,
+                              ocr=build.ocr_options(self.settings))
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions about named subjects the documents have sections on (e.g. "ChatGLM 是什么？")."""

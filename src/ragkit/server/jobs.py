@@ -203,7 +203,8 @@ class Writer:
         def work(handle: Any, progress: Callable[[Event], None]) -> IngestReport:
             return ingest_uploads(handle, files, data_dir=settings.data_dir, split=build.split_options(settings),
                                   max_bytes=int(settings.max_file_mb * 1_000_000), progress=progress,
-                                  limits=build.limits(settings), private=settings.private_data)
+                                  limits=build.limits(settings), private=settings.private_data,
+                                  ocr=build.ocr_options(settings))
 
         failures = [failure_json(f, self.lang) for f in refused]
         return self.submit(kb, "ingest", [name for name, _ in files], work, failures=failures)
