@@ -153,7 +153,6 @@ def _text_pages(document: Any, data: bytes) -> list[Page]:
     """Every page from its text layer, tables as Markdown."""
     pages, plumber = [], None
     try:
-        check_pages(len(document), limits)
         for number in range(len(document)):
             page = document[number]
             try:
