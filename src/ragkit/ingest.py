@@ -259,6 +259,7 @@ def _chunk_hashes(kb: KnowledgeBase, source: str) -> dict[str, str | None]:
 
 def recover(kb: KnowledgeBase) -> int:
     """Finish or roll back writes an interrupted run left pending; returns the number of sources fixed."""
+    kb.lexical.sync()  # BM25 writes a crash left between SQLite and tantivy
     pending = [record for record in kb.journal.all() if record.pending is not None]
     if pending and kb.vector_count() != kb.lexical.count():  # unreadable, or a write that stopped half-way
         kb.rebuild_vectors()
@@ -347,7 +348,7 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport()
     tasks, report.failed = discover(paths)
-    with kb.write_lock():
+    with kb.write_lock(), kb.lexical.writing():  # one BM25 index writer for the whole run
         report.recovered = recover(kb)
         if progress:
             progress(Event("start", total=len(tasks)))
