@@ -147,6 +147,9 @@ def _print_report(report: IngestReport, lang: str) -> None:
 @click.option("--rebuild", is_flag=True, help="Empty the knowledge base first (e.g. after changing the embedder).")
 @click.option("--chunk-size", type=int, help="Target chunk length in characters (RAGKIT_CHUNK_SIZE).")
 @click.option("--chunk-overlap", type=int, help="Overlap in characters (RAGKIT_CHUNK_OVERLAP).")
+@click.option("--workers", "ingest_workers", type=click.IntRange(1, 64),
+              help="Processes reading, parsing and splitting files beside the writer (RAGKIT_INGEST_WORKERS, "
+              "default 1).")
 @click.pass_context
 @_guard
 def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
@@ -165,7 +168,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            prune_missing=prune, progress=on_event,
+            prune_missing=prune, progress=on_event, workers=settings.ingest_workers,
         )
     finally:
         close()

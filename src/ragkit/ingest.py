@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +36,7 @@ from langchain_core.indexing import index
 
 from ragkit.errors import LoadError, RagkitError, StoreError, one_line
 from ragkit.formats import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.prepare import Prepared, prepare, prepared_files
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -302,22 +302,36 @@ def ingest_file(
     progress: Progress | None = None,
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
-    data = _read(task, max_bytes)
-    file_hash = hashlib.sha256(data).hexdigest()
+    done = prepare(task, _known_hash(kb, task.source), split, max_bytes)
+    return write_prepared(kb, done, write_batch=write_batch, progress=progress)
+
+
+def _known_hash(kb: KnowledgeBase, source: str) -> str | None:
+    """The hash of the version of ``source`` the store holds whole (None: new, or left pending)."""
+    record = kb.journal.get(source)
+    return record.hash if record is not None and record.pending is None else None
+
+
+def write_prepared(
+    kb: KnowledgeBase, done: Prepared, *, write_batch: int, progress: Progress | None = None,
+) -> tuple[str, int, int]:
+    """Embed and write one prepared file under its journal mark; returns (status, chunks written, deleted).
+    Raises the file's LoadError when it could not be prepared."""
+    task = done.task
+    if done.error is not None:
+        raise done.error
     previous = kb.journal.get(task.source)
-    if previous is not None and previous.hash == file_hash and previous.pending is None:
+    if done.status == "unchanged":
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
-    loaded = _parse(task.path, data)
-    docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     store = kb.store(create=True)
-    kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
+    kb.journal.begin(task.source, str(task.path.resolve()), done.file_hash)
     result = index(
-        _counting(docs, progress, write_batch), kb.records, store, batch_size=write_batch,
+        _counting(done.docs, progress, write_batch), kb.records, store, batch_size=write_batch,
         cleanup="incremental", source_id_key="source", key_encoder="sha256",
     )
-    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=file_hash, chunks=len(docs),
-                      title=loaded.title, size=len(data))
+    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=done.file_hash, chunks=len(done.docs),
+                      title=done.title, size=done.size)
     status = "added" if previous is None or previous.hash is None else "updated"
     return status, result["num_added"] + result["num_updated"], result["num_deleted"]
 
@@ -337,6 +351,7 @@ def ingest(
     write_batch: int = 256,
     prune_missing: bool = False,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
@@ -344,6 +359,8 @@ def ingest(
     batch their own model calls).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
+    With ``workers`` > 1, files are read, parsed and split in that many worker processes while this one
+    embeds and writes (see :mod:`ragkit.prepare`); the store ends up the same.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -352,11 +369,11 @@ def ingest(
         report.recovered = recover(kb)
         if progress:
             progress(Event("start", total=len(tasks)))
-        for task in tasks:
+        for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
+                                   max_bytes=max_bytes, workers=workers):
+            task = done.task
             try:
-                status, written, deleted = ingest_file(
-                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress
-                )
+                status, written, deleted = write_prepared(kb, done, write_batch=write_batch, progress=progress)
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0
                 report.failed.append(Failure(task.source, exc))
