@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -152,40 +153,70 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[FileTask], list[Failure]
     """Expand files, folders (recursive) and globs into tasks; bad arguments become failures."""
     tasks: list[FileTask] = []
     failures: list[Failure] = []
+    for item in iter_discover(paths):
+        (tasks if isinstance(item, FileTask) else failures).append(item)
+    return tasks, failures
+
+
+def iter_discover(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
+    """:func:`discover` as a stream: memory stays flat however many files there are (the source names seen,
+    to refuse a second file claiming one, are kept in a temporary SQLite file, not in memory)."""
+    seen = _SeenSources()
+    try:
+        for item in _expand(paths):
+            if isinstance(item, Failure):
+                yield item
+            elif (other := seen.claim(item)) is None:
+                yield item
+            elif other != str(item.path.resolve()):
+                yield Failure(str(item.path), LoadError.of("same_source", other=other))
+    finally:
+        seen.close()
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
     for arg in paths:
         text = str(arg)
         path = Path(text)
         if not os.path.lexists(path) and _GLOB_CHARS & set(text):
             root = _glob_root(text)
             matches = [Path(m) for m in sorted(glob.glob(text, recursive=True)) if Path(m).is_file()]
-            tasks.extend(FileTask(m, m.relative_to(root).as_posix()) for m in matches if is_supported(m))
+            yield from (FileTask(m, m.relative_to(root).as_posix()) for m in matches if is_supported(m))
             if not matches:
-                failures.append(Failure(text, LoadError.of("no_match")))
+                yield Failure(text, LoadError.of("no_match"))
             continue
         try:
             os.stat(path)
         except OSError as exc:
-            failures.append(Failure(text, _os_error(exc)))
+            yield Failure(text, _os_error(exc))
             continue
         if path.is_dir():
-            for item in _walk(path):
-                (tasks if isinstance(item, FileTask) else failures).append(item)
+            yield from _walk(path)
         elif is_supported(path):
-            tasks.append(FileTask(path, path.name))
+            yield FileTask(path, path.name)
         else:
-            failures.append(Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
-                                                       supported=", ".join(SUFFIXES))))
-    return _dedupe(tasks, failures), failures
+            yield Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
+                                             supported=", ".join(SUFFIXES)))
 
 
-def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
-    """One task per source name; a second file claiming a taken name fails (it would overwrite)."""
-    by_source: dict[str, FileTask] = {}
-    for task in tasks:
-        first = by_source.setdefault(task.source, task)
-        if first is not task and first.path.resolve() != task.path.resolve():
-            failures.append(Failure(str(task.path), LoadError.of("same_source", other=str(first.path))))
-    return list(by_source.values())
+class _SeenSources:
+    """Source name -> resolved path of the first file that claimed it, in a temporary on-disk SQLite file."""
+
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect("")  # "": a private temporary file, its page cache bounded
+        self._conn.execute("CREATE TABLE seen (source TEXT PRIMARY KEY, path TEXT NOT NULL)")
+
+    def claim(self, task: FileTask) -> str | None:
+        """None when ``task`` is the first with its source name, else the path of the first."""
+        path = str(task.path.resolve())
+        row = self._conn.execute("SELECT path FROM seen WHERE source = ?", (task.source,)).fetchone()
+        if row is None:
+            self._conn.execute("INSERT INTO seen VALUES (?, ?)", (task.source, path))
+            return None
+        return row[0]
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions) -> list[Document]:
@@ -342,6 +373,15 @@ def prune(kb: KnowledgeBase) -> list[tuple[str, int]]:
     return [(source, delete_source(kb, source)) for source in gone]
 
 
+def _tasks(items: Iterable[FileTask | Failure], failures: list[Failure]) -> Iterator[FileTask]:
+    """The tasks of a discovery stream; its failures go to ``failures`` as they come."""
+    for item in items:
+        if isinstance(item, Failure):
+            failures.append(item)
+        else:
+            yield item
+
+
 def ingest(
     kb: KnowledgeBase,
     paths: Iterable[str | Path],
@@ -364,11 +404,12 @@ def ingest(
     """
     started = time.perf_counter()
     report = IngestReport()
-    tasks, report.failed = discover(paths)
+    paths = [str(p) for p in paths]
     with kb.write_lock(), kb.lexical.writing():  # one BM25 index writer for the whole run
         report.recovered = recover(kb)
-        if progress:
-            progress(Event("start", total=len(tasks)))
+        if progress:  # a first pass only counts (files are streamed, never listed)
+            progress(Event("start", total=sum(isinstance(item, FileTask) for item in iter_discover(paths))))
+        tasks = _tasks(iter_discover(paths), report.failed)
         for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
                                    max_bytes=max_bytes, workers=workers):
             task = done.task

@@ -80,6 +80,7 @@ class LexicalIndex:
     """BM25 over one knowledge base: chunk rows in the given SQLite connection, postings in tantivy."""
 
     WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment
+    COMMIT_EVERY = 20_000  # rows changed before a commit inside :meth:`writing`
 
     def __init__(self, conn: sqlite3.Connection, *, kb: str, tokenizer: Callable[[str], list[str]] | None = None,
                  path: Path | None = None):
@@ -92,6 +93,7 @@ class LexicalIndex:
         self.path = path or index_dir(conn, kb)
         self._schema = _schema()
         self._writer: Any = None
+        self._unflushed: list[int] = []  # rowids written to tantivy but not committed yet
         self._create()
 
     def _create(self) -> None:
@@ -138,13 +140,17 @@ class LexicalIndex:
                 time.sleep(0.1)
         try:
             yield
+            self.flush()
         finally:
             writer, self._writer = self._writer, None
+            self._unflushed = []
             writer.wait_merging_threads()  # finishes merges and releases the lock
 
     def _apply(self, rowids: Sequence[int], docs: Sequence[tuple[int, str, str]], *, everything: bool = False) -> None:
-        """Remove ``rowids`` (or ``everything``), add ``docs`` (rowid, space-joined tokens, source), commit,
-        then clear those rows' pending marks."""
+        """Remove ``rowids`` (or ``everything``), add ``docs`` (rowid, space-joined tokens, source); commit,
+        then clear those rows' pending marks. Inside :meth:`writing` the commit waits for ``COMMIT_EVERY``
+        rows, the end of the block or the next search (the marks make the wait crash-safe): committing each
+        small file would cost more than writing it."""
         with self.writing():
             writer = self._writer
             if everything:
@@ -153,13 +159,24 @@ class LexicalIndex:
                 writer.delete_documents_by_term("rowid", int(rowid))
             for rowid, body, source in docs:
                 writer.add_document(tantivy.Document(rowid=int(rowid), tokens=body, source=source))
-            writer.commit()
-        self._index.reload()
-        with self._conn:
+            self._unflushed.extend(rowids)
             if everything:
+                self._unflushed.append(-1)
+            if len(self._unflushed) >= self.COMMIT_EVERY:
+                self.flush()
+
+    def flush(self) -> None:
+        """Commit what the writer holds and clear those rows' pending marks."""
+        if self._writer is None or not self._unflushed:
+            return
+        self._writer.commit()
+        self._index.reload()
+        done, self._unflushed = self._unflushed, []
+        with self._conn:
+            if -1 in done:
                 self._conn.execute(f"DELETE FROM {self._pending}")
-            for start in range(0, len(rowids), 500):
-                batch = list(rowids[start : start + 500])
+            for start in range(0, len(done), 500):
+                batch = done[start : start + 500]
                 self._conn.execute(f"DELETE FROM {self._pending} WHERE rowid IN ({','.join('?' * len(batch))})",
                                    batch)
 
@@ -189,12 +206,14 @@ class LexicalIndex:
         return self._conn.execute(f"SELECT 1 FROM {self._pending} LIMIT 1").fetchone() is not None
 
     def _searcher(self) -> Any:
+        self.flush()  # a search sees this process's own writes
         return self._index.searcher()
 
     def indexed(self) -> int:
         """Chunks tantivy holds (equal to :meth:`count` when the two agree)."""
+        self.flush()
         self._index.reload()
-        return self._searcher().num_docs
+        return self._index.searcher().num_docs
 
     # -- moving and re-making the index ---------------------------------------------------------------------
 
