@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -76,6 +77,14 @@ def index_dir(conn: sqlite3.Connection, kb: str) -> Path | None:
     return Path(file).parent / "lexical" / _table_key(kb) if file else None
 
 
+def _idf_ratio(n: int, df: int) -> float:
+    """The boost that turns tantivy's IDF, ln(1 + (N - n + .5) / (n + .5)), into the one ragkit's ranking was
+    tuned with (SQLite FTS5's: ln((N - n + .5) / (n + .5)), at least 1e-6): with Lucene's "+1" a word in half
+    of the chunks still weighs a third of a rare one, and the development set lost 4 points of BM25 hit@5."""
+    lucene = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6) / lucene if lucene > 0 else 1.0
+
+
 class LexicalIndex:
     """BM25 over one knowledge base: chunk rows in the given SQLite connection, postings in tantivy."""
 
@@ -94,6 +103,7 @@ class LexicalIndex:
         self._schema = _schema()
         self._writer: Any = None
         self._unflushed: list[int] = []  # rowids written to tantivy but not committed yet
+        self._synced = False  # whether the open writer has replayed the marks it found
         self._create()
 
     def _create(self) -> None:
@@ -133,6 +143,7 @@ class LexicalIndex:
         while True:
             try:
                 self._writer = self._index.writer(heap_size=self.WRITER_HEAP, num_threads=1)
+                self._synced = False  # another process may have left marks before this writer
                 break
             except ValueError:  # "Failed to acquire Lockfile": another process's writer
                 if time.monotonic() > deadline:
@@ -191,14 +202,21 @@ class LexicalIndex:
     def sync(self) -> int:
         """Replay the writes a crash interrupted between SQLite and tantivy (pending rows are indexed again
         from their stored texts, or removed when their row is gone); returns the number of rows replayed."""
-        pending = [r[0] for r in self._conn.execute(f"SELECT rowid FROM {self._pending} ORDER BY rowid")]
-        for start in range(0, len(pending), 2000):
-            batch = pending[start : start + 2000]
-            rows = self._conn.execute(
-                f"SELECT rowid, text, metadata, key, source FROM {self._rows} WHERE rowid IN "
-                f"({','.join('?' * len(batch))})", batch).fetchall()
-            self._apply(batch, [(rowid, " ".join(self._tokenize(self._indexed_text(text, meta, key))), source)
-                                for rowid, text, meta, key, source in rows])
+        if self._writer is not None and self._synced:  # once per writer: later marks are this writer's own
+            return 0
+        if not self.has_pending():
+            self._synced = self._writer is not None
+            return 0
+        with self.writing():
+            pending = [r[0] for r in self._conn.execute(f"SELECT rowid FROM {self._pending} ORDER BY rowid")]
+            for start in range(0, len(pending), 2000):
+                batch = pending[start : start + 2000]
+                rows = self._conn.execute(
+                    f"SELECT rowid, text, metadata, key, source FROM {self._rows} WHERE rowid IN "
+                    f"({','.join('?' * len(batch))})", batch).fetchall()
+                self._apply(batch, [(rowid, " ".join(self._tokenize(self._indexed_text(text, meta, key))), source)
+                                    for rowid, text, meta, key, source in rows])
+            self._synced = True
         return len(pending)
 
     def has_pending(self) -> bool:
@@ -433,19 +451,25 @@ class LexicalIndex:
         measured on the development set). A query made only of such common words still searches with them.
         """
         searcher = self._searcher()
-        present, useful = self._useful_terms(list(dict.fromkeys(self._tokenize(query))), searcher)
+        terms = list(dict.fromkeys(self._tokenize(query)))
+        df = {t: searcher.doc_freq("tokens", t) for t in terms}
+        present, useful = self._useful_terms(terms, df, searcher.num_docs)
         if not present or k <= 0:
             return []
-        ranked = self._ranked(searcher, useful, k, sources)
+        ranked = self._ranked(searcher, useful, df, k, sources)
         hits = self._hits(ranked) if ranked else []
         if not hits and useful != present:  # document frequencies count deleted chunks until a merge
-            ranked = self._ranked(searcher, present, k, sources)
+            ranked = self._ranked(searcher, present, df, k, sources)
             hits = self._hits(ranked) if ranked else []
         return hits
 
-    def _ranked(self, searcher: Any, terms: list[str], k: int, sources: Sequence[str] | None) -> list[tuple[int, float]]:
+    def _ranked(self, searcher: Any, terms: list[str], df: dict[str, int], k: int,
+                sources: Sequence[str] | None) -> list[tuple[int, float]]:
         Query, Occur = tantivy.Query, tantivy.Occur  # noqa: N806
-        match = Query.boolean_query([(Occur.Should, Query.term_query(self._schema, "tokens", t)) for t in terms])
+        n = searcher.num_docs
+        match = Query.boolean_query([
+            (Occur.Should, Query.boost_query(Query.term_query(self._schema, "tokens", t), _idf_ratio(n, df[t])))
+            for t in terms])
         if sources:  # a filter that adds nothing to the score
             only = Query.const_score_query(Query.term_set_query(self._schema, "source", list(sources)), 0.0)
             match = Query.boolean_query([(Occur.Must, only), (Occur.Must, match)])
@@ -485,10 +509,10 @@ class LexicalIndex:
         return [LexicalHit(found[r][0], float(score), found[r][1], json.loads(found[r][2]))
                 for r, score in ranked if r in found]
 
-    def _useful_terms(self, terms: list[str], searcher: Any) -> tuple[list[str], list[str]]:
+    @staticmethod
+    def _useful_terms(terms: list[str], df: dict[str, int], n: int) -> tuple[list[str], list[str]]:
         """(terms present in the index, those of them in at most half of its chunks, or all present when none
         is): dropping terms is a speed trick and must never turn a match into no result."""
-        half = searcher.num_docs / 2
-        df = {t: searcher.doc_freq("tokens", t) for t in terms}
+        half = n / 2
         present = [t for t in terms if df[t] > 0]
         return present, [t for t in present if df[t] <= half] or present
