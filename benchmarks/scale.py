@@ -13,6 +13,7 @@ questions, tokenized and embedded for real. The knowledge base is kept in DIR an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -78,14 +79,16 @@ def lexical(args: argparse.Namespace) -> None:
     questions = [q.question for q in load_questions(DEV)[0]]
     for size in [int(s) for s in args.sizes.split(",")]:
         have, t0 = build.count(), time.perf_counter()
-        for start in range(have, size, args.batch):
-            count = min(args.batch, size - start)
-            texts = vocab.chunks(start, count)
-            rows = [(f"syn-{start + n}", t, {"source": f"synthetic/{(start + n) // 100:05d}.md"})
-                    for n, t in enumerate(texts)]
-            build.upsert(rows)
-            if (start // args.batch) % 50 == 0:
-                print(f"  {start + count:,} chunks, {time.perf_counter() - t0:.0f} s", flush=True)
+        writing = build.writing() if hasattr(build, "writing") else contextlib.nullcontext()  # as an ingest writes
+        with writing:
+            for start in range(have, size, args.batch):
+                count = min(args.batch, size - start)
+                texts = vocab.chunks(start, count)
+                rows = [(f"syn-{start + n}", t, {"source": f"synthetic/{(start + n) // 100:05d}.md"})
+                        for n, t in enumerate(texts)]
+                build.upsert(rows)
+                if (start // args.batch) % 50 == 0:
+                    print(f"  {start + count:,} chunks, {time.perf_counter() - t0:.0f} s", flush=True)
         built = time.perf_counter() - t0
         lat = timed(lambda q: search.search(q, k=20), questions, args.rounds)
         print(f"| {args.label} | {build.count():,} | {built:.0f} s for {build.count() - have:,} | "
