@@ -106,7 +106,7 @@ class LexicalIndex:
 
     WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment
     COMMIT_EVERY = 20_000  # rows changed before a commit inside :meth:`writing`
-    CANDIDATES = 50  # tantivy's best, scored again exactly
+    CANDIDATES = 20  # tantivy's best k + this many are scored again exactly
 
     def __init__(self, conn: sqlite3.Connection, *, kb: str, tokenizer: Callable[[str], list[str]] | None = None,
                  path: Path | None = None):
@@ -526,10 +526,11 @@ class LexicalIndex:
         if sources:  # a filter that adds nothing to the score
             only = Query.const_score_query(Query.term_set_query(self._schema, "source", list(sources)), 0.0)
             match = Query.boolean_query([(Occur.Must, only), (Occur.Must, match)])
-        hits = searcher.search(match, max(self.CANDIDATES, 4 * k)).hits
+        hits = searcher.search(match, k + self.CANDIDATES).hits
         count = self.count()
         avgdl = self._conn.execute("SELECT n FROM lex_counts WHERE name = ?", (self._tokens,)).fetchone()[0] / max(count, 1)
-        idf = {t: max(math.log((count - df[t] + 0.5) / (df[t] + 0.5)), 1e-6) for t in terms}
+        total = max(count, n)  # another process may have committed rows to one side first
+        idf = {t: max(math.log(max(total - df[t] + 0.5, 1e-9) / (df[t] + 0.5)), 1e-6) for t in terms}
         scored = []
         for _, address in hits:
             doc = searcher.doc(address)
