@@ -168,7 +168,7 @@ def iter_discover(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
                 yield item
             elif (other := seen.claim(item)) is None:
                 yield item
-            elif other != str(item.path.resolve()):
+            elif other != os.path.realpath(item.path):
                 yield Failure(str(item.path), LoadError.of("same_source", other=other))
     finally:
         seen.close()
@@ -208,7 +208,7 @@ class _SeenSources:
 
     def claim(self, task: FileTask) -> str | None:
         """None when ``task`` is the first with its source name, else the path of the first."""
-        path = str(task.path.resolve())
+        path = os.path.realpath(task.path)  # never raises (a symlink loop fails later, when read, by name)
         row = self._conn.execute("SELECT path FROM seen WHERE source = ?", (task.source,)).fetchone()
         if row is None:
             self._conn.execute("INSERT INTO seen VALUES (?, ?)", (task.source, path))
