@@ -128,7 +128,7 @@ def hybrid(args: argparse.Namespace) -> None:
                 for start in range(have, size, args.batch):
                     count = min(args.batch, size - start)
                     texts = vocab.chunks(start, count)
-                    vectors = random_vectors(start, count, dim)
+                    vectors = random_vectors(start, count, dim).tolist()
                     ids = [f"syn-{start + n}" for n in range(count)]
                     metas = [{"source": f"synthetic/{(start + n) // 100:05d}.md", "chunk_index": n % 100}
                              for n in range(count)]
