@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ragkit.build import provider_options
 from ragkit.config import load_settings
 from ragkit.errors import RagkitError, localized, one_line
+from ragkit.errors import shown as shown_name
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport
 from ragkit.prompts import NEEDS_TOOLS
@@ -28,6 +29,7 @@ from ragkit.workspace import Workspace, provider_states
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "llm"
 
 st.set_page_config(page_title="ragkit", page_icon="📚", layout="wide")
+st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer entries for the app's users
 
 
 def overrides() -> dict[str, Any]:
@@ -238,25 +240,31 @@ def knowledge_base_panel(ws: Workspace) -> None:
         overrides()["kb"] = target
         st.rerun()
     # no type= filter: Streamlit would raise on another type; ragkit names each unsupported file instead
+    # the uploader states and enforces ragkit's own limit (Streamlit's default would promise 200 MB)
+    limit_mb = ws.settings.max_file_mb
     uploads = st.file_uploader(t("ui_upload"), accept_multiple_files=True,
+                               max_upload_size=max(1, int(limit_mb)), help=t("ui_upload_help", limit=f"{limit_mb:g}"),
                                key=f"uploader-{st.session_state.get('uploads', 0)}")
     if uploads and st.button(t("ui_upload_button"), icon=":material/upload:", use_container_width=True):
         bar = st.progress(0.0)
         report = ws.upload([(f.name, f.getvalue()) for f in uploads], progress_callback(bar, ""))
         st.session_state.upload_report = (report_lines(report), [
-            t("ui_upload_failed", source=f.source, reason=localized(f.error, lang())) for f in report.failed])
+            t("ui_upload_failed", source=shown_name(f.source), reason=localized(f.error, lang())) for f in report.failed], [
+            t("ui_upload_failed", source=shown_name(n.source), reason=localized(n.error, lang())) for n in report.notices])
         st.session_state.uploads = st.session_state.get("uploads", 0) + 1
         st.rerun()
     if "upload_report" in st.session_state:
-        summary, failures = st.session_state.upload_report
+        summary, failures, notices = st.session_state.upload_report
         (st.warning if failures else st.success)(summary)
         for line in failures:
             st.error(line)
+        for line in notices:  # an upload stored under another name (too long, or taken in this upload)
+            st.info(line)
     documents = ws.documents()
     with st.expander(t("ui_documents", n=len(documents))):
         for doc in documents:
             left, right = st.columns([4, 1])
-            left.markdown(f"**{doc.source}**  \n{doc.chunks} · {doc.title[:30]}")
+            left.markdown(f"**{shown_name(doc.source)}**  \n{doc.chunks} · {shown_name(doc.title[:30])}")
             if right.button(t("ui_delete"), key=f"delete-{doc.source}"):
                 ws.delete(doc.source)
                 st.toast(t("ui_deleted", source=doc.source))

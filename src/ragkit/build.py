@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from langchain_core.retrievers import BaseRetriever
 
 from ragkit.config import Settings
 from ragkit.errors import ConfigError, StoreError
+from ragkit.formats.limits import Limits
+from ragkit.formats.ocr import OcrOptions
 from ragkit.ingest import SplitOptions
 from ragkit.lexical import LexicalIndex
 from ragkit.agent import Agent
@@ -36,6 +40,7 @@ SQLITE_FILE = "ragkit.sqlite"
 CHROMA_DIR = "chroma"
 LOCK_FILE = "write.lock"
 AGENT_FILE = "agent.sqlite"
+UPLOADS_DIR = "uploads"
 
 
 def provider_options(settings: Settings) -> ProviderOptions:
@@ -47,6 +52,19 @@ def provider_options(settings: Settings) -> ProviderOptions:
         max_retries=settings.max_retries, batch_size=settings.embed_batch_size, user_dict=settings.user_dict,
         text_tool_calls=settings.text_tool_calls, rerank_api_key=settings.rerank_api_key,
     )
+
+
+def limits(settings: Settings) -> Limits:
+    """What one file may expand to while it is parsed (:mod:`ragkit.formats.limits`)."""
+    return Limits(max_expanded_mb=settings.max_expanded_mb, max_ratio=settings.max_ratio,
+                  max_members=settings.max_members, max_pixels=settings.max_pixels, max_pages=settings.max_pages)
+
+
+def ocr_options(settings: Settings) -> OcrOptions:
+    """When scanned PDF pages and images are OCR'd and what one file may cost."""
+    return OcrOptions(mode=settings.ocr, dpi=settings.ocr_dpi, max_pages=settings.ocr_max_pages,
+                      timeout_s=settings.ocr_timeout, max_pixels=settings.max_pixels,
+                      min_confidence=settings.ocr_min_confidence)
 
 
 def split_options(settings: Settings) -> SplitOptions:
@@ -67,6 +85,32 @@ def sqlite(settings: Settings) -> sqlite3.Connection:
     return connect_sqlite(Path(settings.data_dir) / SQLITE_FILE)
 
 
+def make_private(data_dir: Path) -> None:
+    """Make ``data_dir`` 0700 and the files ragkit keeps in it 0600 (``private_data``, on by default).
+
+    Conversations, feedback and API key hashes live there. The SQLite file is created 0600 before SQLite opens
+    it (SQLite gives its WAL and shared-memory files the same mode); files written since the last open (Chroma's)
+    are tightened here too: they were unreachable meanwhile, inside the 0700 directory.
+
+    >>> import stat, tempfile
+    >>> root = Path(tempfile.mkdtemp()) / "data"; make_private(root)
+    >>> oct(stat.S_IMODE(root.stat().st_mode)), oct(stat.S_IMODE((root / SQLITE_FILE).stat().st_mode))
+    ('0o700', '0o600')
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not (data_dir / SQLITE_FILE).exists():
+        os.close(os.open(data_dir / SQLITE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    paths = [data_dir, data_dir / UPLOADS_DIR]
+    for folder, dirs, files in os.walk(data_dir):
+        if Path(folder) == data_dir:
+            dirs[:] = [d for d in dirs if d != UPLOADS_DIR]  # uploads are written 0600 by ragkit.workspace
+        paths += [Path(folder, name) for name in (*dirs, *files)]
+    for path in paths:
+        with contextlib.suppress(OSError):  # not ours (a shared, read-only data directory): leave it
+            if not path.is_symlink() and path.exists():
+                os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
 def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings | None = None,
             must_exist: bool = False) -> KnowledgeBase:
     """The knowledge base named in settings (or ``kb``), on the configured data dir and Chroma.
@@ -82,6 +126,8 @@ def open_kb(settings: Settings, *, kb: str | None = None, embeddings: Embeddings
             chroma_client(url=settings.chroma_url)  # an unreachable server is the first thing to say
         raise StoreError.of("no_data_dir", path=str(data_dir.resolve()))
     name = kb or settings.kb
+    if settings.private_data:
+        make_private(data_dir)
     conn = connect_sqlite(data_dir / SQLITE_FILE)
     knowledge = KnowledgeBase(
         name=name, embedder=settings.embedder, conn=conn, chroma_url=settings.chroma_url,

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 
 from ragkit import build
 from ragkit.config import Settings, load_settings
-from ragkit.errors import ConfigError, RagkitError, StoreError, localized, one_line
+from ragkit.errors import ConfigError, RagkitError, StoreError, localized, named_cause, one_line, shown
 from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
@@ -71,10 +72,23 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if os.environ.get("RAGKIT_DEBUG"):
                 raise
+            cause = _named_cause(ctx, exc, kwargs)
+            if cause is not None:
+                click.echo(tr("error", _lang(ctx), detail=localized(cause, _lang(ctx))), err=True)
+                raise Failed() from exc
             click.echo(tr("internal_error", _lang(ctx), detail=one_line(exc)), err=True)
             raise Failed() from exc
 
     return wrapper
+
+
+def _named_cause(ctx: click.Context, exc: Exception, flags: dict[str, Any]) -> RagkitError | None:
+    """A lost Chroma connection or a full disk, named (see :func:`ragkit.errors.named_cause`)."""
+    try:
+        settings = _settings(ctx, **flags)
+    except Exception:  # the settings themselves are broken: nothing more to say
+        return None
+    return named_cause(exc, data_dir=settings.data_dir, chroma_url=settings.chroma_url)
 
 
 def kb_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,7 +126,9 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
                 bar.start()
                 bar.update(task, total=event.total)
             elif event.kind == "file":
-                bar.update(task, advance=1, name=event.source)
+                bar.update(task, advance=1, name=shown(event.source))
+            elif event.kind == "page":
+                bar.update(task, name=tr("ocr_page_progress", lang, source=shown(event.source), page=event.page, n=event.total))
 
         return on_event, bar.stop
     state = {"done": 0, "total": 0}
@@ -123,7 +139,9 @@ def _progress(lang: str) -> tuple[Callable[[Event], None], Callable[[], None]]:
         elif event.kind == "file":
             state["done"] += 1
             status = tr(f"status_{event.status}", lang)
-            click.echo(f"[{state['done']}/{state['total']}] {status} {event.source}", err=True)
+            click.echo(f"[{state['done']}/{state['total']}] {status} {shown(event.source)}", err=True)
+        elif event.kind == "page":
+            click.echo(tr("ocr_page_progress", lang, source=shown(event.source), page=event.page, n=event.total), err=True)
 
     return plain, lambda: None
 
@@ -132,7 +150,8 @@ def _print_report(report: IngestReport, lang: str) -> None:
     if report.recovered:
         click.echo(tr("recovered", lang, n=report.recovered), err=True)
     for failure in report.failed:
-        click.echo(tr("failed_line", lang, source=failure.source, reason=localized(failure.error, lang)), err=True)
+        click.echo(tr("failed_line", lang, source=shown(failure.source), reason=localized(failure.error, lang)),
+                   err=True)
     click.echo(tr(
         "summary", lang, added=len(report.added), updated=len(report.updated), unchanged=len(report.unchanged),
         removed=len(report.removed), failed=len(report.failed), written=report.chunks_written,
@@ -153,7 +172,8 @@ def _print_report(report: IngestReport, lang: str) -> None:
 @click.pass_context
 @_guard
 def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
-    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx.
+    """Ingest files, folders (recursive) and globs: .md .txt .html .pdf .docx .pptx .xlsx .xls .csv .tsv .epub .json .jsonl,
+    and images (.png .jpg .jpeg .webp .bmp .tif .tiff, read by offline OCR; scanned PDF pages too, see RAGKIT_OCR).
 
     Unchanged files are skipped without any embedding call; changed files are replaced; every file that
     cannot be read is named with the reason, and the others are still ingested (exit status 1).
@@ -168,13 +188,55 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
     try:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
-            prune_missing=prune, progress=on_event, workers=settings.ingest_workers,
+            prune_missing=prune, progress=on_event, limits=build.limits(settings), ocr=build.ocr_options(settings),
+            workers=settings.ingest_workers,
         )
     finally:
         close()
     _print_report(report, lang)
     if not report.ok:
         raise Failed()
+
+
+@cli.command("watch")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@kb_options
+@click.option("--chunk-size", type=int, help="Target chunk length in characters (RAGKIT_CHUNK_SIZE).")
+@click.option("--chunk-overlap", type=int, help="Overlap in characters (RAGKIT_CHUNK_OVERLAP).")
+@click.pass_context
+@_guard
+def watch_cmd(ctx: click.Context, folders: tuple[Path, ...], **flags: Any) -> None:
+    """Keep a knowledge base in step with folders until Ctrl-C.
+
+    First catches up like `ragkit ingest FOLDER... --prune` (so a restart finds what changed meanwhile), then
+    follows created, changed, deleted and renamed files, a burst of saves at a time; editors' temporary files
+    (.swp, ~, .#x, .tmp, ~$ locks) and hidden paths are ignored. One line per document changed.
+    """
+    from ragkit.watch import WatchOptions, watch_folders
+
+    settings = _settings(ctx, **flags)
+    lang = _lang(ctx)
+    kb = build.open_kb(settings)
+    options = WatchOptions(split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000))
+    click.echo(tr("watch_start", lang, folders=" ".join(str(f) for f in folders), kb=kb.name), err=True)
+
+    def on_report(report: IngestReport, first: bool) -> None:
+        if first:
+            _print_report(report, lang)
+            click.echo(tr("watch_caught_up", lang), err=True)
+            return
+        stamp = time.strftime("%H:%M:%S")
+        for status in ("added", "updated", "removed"):
+            for source in getattr(report, status):
+                click.echo(f"[{stamp}] {tr(f'status_{status}', lang)} {source}")
+        for failure in report.failed:
+            click.echo(f"[{stamp}] " + tr("failed_line", lang, source=failure.source,
+                                          reason=localized(failure.error, lang)), err=True)
+
+    def on_busy(error: RagkitError) -> None:
+        click.echo(tr("watch_busy", lang, path=error.params.get("path", "")), err=True)
+
+    watch_folders(kb, folders, options=options, on_report=on_report, on_busy=on_busy)
 
 
 @cli.command("search")
@@ -203,7 +265,7 @@ def search_cmd(ctx: click.Context, query: str, sources: tuple[str, ...], as_json
     if not results:
         click.echo(tr("no_results", _lang(ctx)))
     for r in results:
-        where = r["source"] + (f" › {r['heading']}" if r["heading"] else "")
+        where = shown(r["source"]) + (f" › {shown(r['heading'])}" if r["heading"] else "")
         text = " ".join(r["text"].split())
         click.echo(f"{r['rank']}. [{r['score']:.4f}] {where}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
 
@@ -223,7 +285,7 @@ def list_cmd(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         return
     click.echo(tr("list_header", _lang(ctx)))
     for r in rows:
-        click.echo(f"{r.source}\t{r.chunks}\t{r.title}")
+        click.echo(f"{shown(r.source)}\t{r.chunks}\t{shown(r.title)}")
 
 
 @cli.command("delete")
@@ -244,7 +306,15 @@ def delete_cmd(ctx: click.Context, sources: tuple[str, ...], everything: bool, *
             click.echo(tr("dropped", lang, kb=kb.name))
             return
         for source in sources:
-            click.echo(tr("deleted", lang, source=source, n=delete_source(kb, source)))
+            source = _stored_source(kb, source)
+            click.echo(tr("deleted", lang, source=shown(source), n=delete_source(kb, source)))
+
+
+def _stored_source(kb: Any, source: str) -> str:
+    """``source`` as stored, also when given as `ragkit list` prints it (control characters escaped)."""
+    if kb.journal.get(source) is not None:
+        return source
+    return next((r.source for r in kb.journal.all() if shown(r.source) == source), source)
 
 
 def _consistency(counts: Counts, lang: str) -> str:
@@ -322,7 +392,7 @@ def _print_sources(result: dict[str, Any], lang: str) -> None:
     if not result["citations"]:
         click.echo("  " + tr("no_sources", lang))
     for c in result["citations"]:
-        where = c.source + (f" › {c.heading}" if c.heading else "") + (f" (p. {c.page})" if c.page else "")
+        where = shown(c.source) + (f" › {shown(c.heading)}" if c.heading else "") + (f" (p. {c.page})" if c.page else "")
         click.echo(f"  [{c.n}] {where}\n      “{c.quote}”")
 
 

@@ -103,6 +103,26 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed API call.")
 
+    # hostile files (#11): what one file may expand to while it is parsed (see ragkit.formats.limits)
+    max_expanded_mb: float = Field(100.0, gt=0, description="An archive (docx, pptx, xlsx, epub) whose members "
+                                   "declare more than this many MB uncompressed is refused.")
+    max_ratio: float = Field(100.0, gt=1, description="An archive member over 1 MB compressed more than this "
+                             "ratio (uncompressed : compressed) is refused as a possible zip bomb.")
+    max_members: int = Field(10_000, ge=1, description="An archive with more members than this is refused.")
+    max_pixels: int = Field(50_000_000, ge=1, description="Images of more pixels (width x height) are not decoded.")
+    max_pages: int = Field(5_000, ge=1, description="PDFs with more pages than this are refused.")
+    private_data: bool = Field(True, description="Create the data directory 0700 and its files 0600 (false: "
+                               "leave permissions to the umask).")
+    # OCR of scanned PDFs and images (#14), see ragkit.formats.ocr
+    ocr: Literal["auto", "always", "never"] = Field(
+        "auto", description="OCR PDF pages without a text layer and images (auto), every PDF page (always), or nothing "
+        "(never: scans and images are refused).")
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
+    ocr_max_pages: int = Field(500, ge=1, description="A file with more pages to OCR than this is refused.")
+    ocr_timeout: float = Field(1800.0, gt=0, description="Seconds of OCR one file may take (checked between pages).")
+    ocr_min_confidence: float = Field(
+        0.8, ge=0, le=1, description="OCR lines read with a lower confidence are listed in the chunk's ocr_uncertain metadata.")
+
     @field_validator("kb")
     @classmethod
     def _kb_not_blank(cls, value: str) -> str:

@@ -10,6 +10,10 @@ An error made from a message key (see :mod:`ragkit.i18n`) can be shown in Chines
 
 from __future__ import annotations
 
+import errno
+import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 from ragkit.i18n import tr
@@ -65,3 +69,89 @@ def localized(error: BaseException, lang: str = "zh") -> str:
     if isinstance(error, RagkitError) and error.key is not None:
         return " ".join(tr(error.key, lang, **error.params).split())
     return one_line(error)
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (os.fsdecode's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return ascii(char)[1:-1]
+
+
+def shown(name: str) -> str:
+    """A file name (or title) as it can be printed on one line: control characters, line separators and
+    bytes that are not UTF-8 are escaped, everything else is kept.
+
+    >>> shown("bad\\udcff.md"), shown("a\\nb.md"), shown("笔记.md")
+    ('bad\\\\xff.md', 'a\\\\nb.md', '笔记.md')
+    """
+    return _UNPRINTABLE.sub(lambda match: _escape(match.group()), name)
+
+
+def encodable(name: str) -> bool:
+    """Whether ``name`` can be stored as UTF-8 (a file name with undecodable bytes cannot).
+
+    >>> encodable("笔记.md"), encodable("bad\\udcff.md")
+    (True, False)
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_CONNECTION_LOST = {"RemoteProtocolError", "ConnectError", "ReadError", "WriteError", "ReadTimeout", "ConnectTimeout",
+                    "ConnectionResetError", "ConnectionRefusedError", "ConnectionAbortedError", "BrokenPipeError",
+                    "RemoteDisconnected", "IncompleteRead"}
+_DISK_FULL = ("database or disk is full", "no space left on device")
+_LOW_SPACE = 64 * 2**20  # "Error in compaction" from Chroma means a full disk only when the disk is (nearly) full
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while error is not None and error not in seen and len(seen) < 20:
+        seen.append(error)
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return seen
+
+
+def named_cause(error: BaseException, *, data_dir: str | Path, chroma_url: str | None) -> RagkitError | None:
+    """The cause of an unexpected error when it is one a user can act on, else None.
+
+    * the Chroma server's connection lost mid-way (httpx ``RemoteProtocolError``, ``ConnectError``, a reset
+      socket...; only with ``chroma_url``): committed files are safe, ``ragkit ingest`` again completes the rest;
+    * a full disk (``ENOSPC``, SQLite's ``database or disk is full``, Chroma's ``Error in compaction`` while the
+      data directory's disk has under 64 MiB free): where, and how much is free.
+
+    >>> import sqlite3
+    >>> named_cause(sqlite3.OperationalError("database or disk is full"), data_dir="/", chroma_url=None).key
+    'disk_full'
+    >>> named_cause(ValueError("bad"), data_dir="/", chroma_url=None) is None
+    True
+    """
+    chain = _chain(error)
+    for link in chain:
+        text = str(link).lower()
+        low = "error in compaction" in text and _free(data_dir) < _LOW_SPACE
+        if (isinstance(link, OSError) and link.errno == errno.ENOSPC) or any(m in text for m in _DISK_FULL) or low:
+            where = f"{Path(data_dir).resolve()}, {_free(data_dir) / 2**20:.0f} MiB free"
+            return StoreError.of("disk_full", where=where, detail=one_line(link))
+    if chroma_url is not None:
+        for link in chain:
+            if type(link).__name__ in _CONNECTION_LOST:
+                return StoreError.of("chroma_lost", url=chroma_url, detail=one_line(link))
+    return None
+
+
+def _free(data_dir: str | Path) -> int:
+    path = Path(data_dir).resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return 0

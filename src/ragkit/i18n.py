@@ -21,9 +21,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_encoding": ("无法识别的文本编码（支持 UTF-8、带 BOM 的 UTF-16/32、GB18030/GBK）",
                          "text in an unknown encoding (expected UTF-8, UTF-16/32 with BOM, or GB18030/GBK)"),
     "bad_pdf": ("不是可读的 PDF（{detail}）", "not a readable PDF ({detail})"),
-    "pdf_no_text": ("PDF 中没有可提取的文本（扫描件需要 OCR，ragkit 不做 OCR）",
-                    "no extractable text in this PDF (scanned images need OCR, which ragkit does not do)"),
+    "pdf_no_text": ("PDF 中没有可提取的文本，且 OCR 已关闭（RAGKIT_OCR=never）；设为 auto 即可识别扫描件",
+                    "no extractable text in this PDF and OCR is off (RAGKIT_OCR=never); set it to auto to read scans"),
     "bad_docx": ("不是有效的 Word .docx 文件（{detail}）", "not a readable Word .docx file ({detail})"),
+    # office documents, e-books and data files (issue #14)
+    "bad_container": ("不是可读的 {kind} 文件（{detail}）", "not a readable {kind} file ({detail})"),
+    "bad_sheet": ("不是可读的 {kind} 表格（{detail}）", "not a readable {kind} spreadsheet ({detail})"),
+    "bad_pptx": ("不是可读的 PowerPoint .pptx 文件（{detail}）", "not a readable PowerPoint .pptx file ({detail})"),
+    "bad_epub": ("不是可读的 EPUB 电子书（{detail}）", "not a readable EPUB e-book ({detail})"),
+    "bad_json": ("不是有效的 JSON：第 {line} 行第 {column} 列，{detail}", "not valid JSON: line {line}, column {column}: {detail}"),
     "parse_failed": ("无法解析（{detail}）", "could not be parsed ({detail})"),
     "unsupported": ("不支持的文件类型 {suffix}；支持：{supported}", "unsupported file type {suffix}; supported: {supported}"),
     "file_too_large": ("文件 {size} MB，超过 {limit} MB 上限（RAGKIT_MAX_FILE_MB）",
@@ -80,6 +86,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_updated": ("更新", "updated"),
     "status_unchanged": ("未变", "unchanged"),
     "status_failed": ("失败", "failed"),
+    # ragkit watch (issue #14)
+    "status_removed": ("删除", "removed"),
+    "watch_start": ("正在同步 {folders} 到知识库 {kb}：先补上离线期间的变化，然后跟随文件的新增、修改、删除和改名；按 Ctrl-C 停止",
+                    "syncing {folders} into knowledge base {kb}: catching up first, then following created, changed, "
+                    "deleted and renamed files; Ctrl-C stops"),
+    "watch_caught_up": ("已补上变化，正在监视", "caught up; watching"),
+    "watch_busy": ("另一个 ragkit 进程正在写入 {path}：等它结束后再同步", "another ragkit process is writing to {path}: syncing when it has finished"),
     "progress_label": ("导入", "Ingesting"),
     "no_results": ("没有找到相关片段", "no matching passages"),
     "deleted": ("已删除 {source}（{n} 个片段）", "deleted {source} ({n} chunks)"),
@@ -137,7 +150,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_stopped": ("已达到步数上限，智能体停止。", "The agent stopped at its step limit."),
     "ui_kb": ("知识库", "Knowledge base"),
     "ui_new_kb": ("新建知识库（输入名称）", "New knowledge base (name)"),
-    "ui_upload": ("上传文档（md、txt、pdf、docx、html）", "Upload documents (md, txt, pdf, docx, html)"),
+    "ui_upload": ("上传文档（md、txt、pdf、docx、html、图片）", "Upload documents (md, txt, pdf, docx, html, images)"),
     "ui_upload_button": ("导入上传的文件", "Ingest the uploaded files"),
     "ui_upload_failed": ("{source}：{reason}", "{source}: {reason}"),
     "ui_documents": ("文档（{n}）", "Documents ({n})"),
@@ -218,6 +231,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui_feedback_comment": ("补充说明（可选）", "Comment (optional)"),
     "list_header": ("来源\t片段\t标题", "source\tchunks\ttitle"),
 }
+
+
+# hostile files and failing disks (#11): bounds on what a file expands to, bad names, causes named
+MESSAGES.update({
+    "archive_members": ("压缩包内有 {n} 个文件，超过 {limit} 个的上限（RAGKIT_MAX_MEMBERS）",
+                        "the archive holds {n} members, over the {limit}-member limit (RAGKIT_MAX_MEMBERS)"),
+    "archive_expanded": ("解压后共 {size} MB，超过 {limit} MB 上限（RAGKIT_MAX_EXPANDED_MB），疑似压缩炸弹，已拒绝",
+                         "the archive expands to {size} MB, over the {limit} MB limit (RAGKIT_MAX_EXPANDED_MB): "
+                         "refused as a possible zip bomb"),
+    "archive_ratio": ("压缩包成员 {member} 解压为 {size} MB，压缩比 {ratio}:1，超过 {limit}:1 上限（RAGKIT_MAX_RATIO），"
+                      "疑似压缩炸弹，已拒绝",
+                      "the archive member {member} expands {size} MB at a ratio of {ratio}:1, over the {limit}:1 "
+                      "limit (RAGKIT_MAX_RATIO): refused as a possible zip bomb"),
+    "image_pixels": ("图片 {width} x {height} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                     "an image of {width} x {height} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "too_many_pages": ("共 {n} 页，超过 {limit} 页上限（RAGKIT_MAX_PAGES）", "{n} pages, over the {limit}-page limit (RAGKIT_MAX_PAGES)"),
+    "bad_name": ("文件名不是有效的 UTF-8（无法解码的字节已显示为 \\xNN）：请改名后再导入",
+                 "the file name is not valid UTF-8 (undecodable bytes are shown as \\xNN): rename the file"),
+    "html_too_deep": ("HTML 嵌套超过 {limit} 层，解析器无法处理；已按纯文本提取", "HTML nested deeper than {limit} levels"),
+    "renamed_taken": ("已保存为 {stored}：本批上传中的 {other} 与它同名", "stored as {stored}: {other} of this upload has the same name"),
+    "renamed_long": ("文件名超过 {limit} 字节，已保存为 {stored}", "the name is longer than {limit} bytes: stored as {stored}"),
+    "ui_upload_help": ("每个文件最大 {limit} MB（RAGKIT_MAX_FILE_MB）", "At most {limit} MB per file (RAGKIT_MAX_FILE_MB)"),
+    "chroma_lost": ("与 Chroma 服务器 {url} 的连接中断（{detail}）；已提交的文件不受影响，服务器恢复后重新运行 ragkit ingest "
+                    "即可导入其余文件",
+                    "the connection to the Chroma server {url} was lost ({detail}); committed files are safe: run "
+                    "ragkit ingest again once the server is back to complete the rest"),
+    "disk_full": ("磁盘已满（{where}）：{detail}；已提交的文件不受影响，腾出空间后重新运行 ragkit ingest 即可",
+                  "the disk is full ({where}): {detail}; committed files are safe: free some space and run ragkit "
+                  "ingest again"),
+})
+
+# OCR and PDF tables (#14)
+MESSAGES.update({
+    "pdf_password": ("PDF 已加密，需要密码才能打开；请先解除密码（如 qpdf --decrypt --password=密码 原文件 新文件）再导入",
+                     "the PDF is encrypted and needs a password: remove it first (e.g. qpdf --decrypt "
+                     "--password=PASSWORD in.pdf out.pdf), then ingest the copy"),
+    "ocr_no_text": ("OCR 没有识别出文字", "OCR found no text"),
+    "ocr_off": ("图片需要 OCR 才能读取，但 OCR 已关闭（RAGKIT_OCR=never）",
+                "an image needs OCR, which is off (RAGKIT_OCR=never)"),
+    "ocr_pages": ("有 {n} 页需要 OCR，超过 {limit} 页上限（RAGKIT_OCR_MAX_PAGES）",
+                  "{n} pages need OCR, over the {limit}-page limit (RAGKIT_OCR_MAX_PAGES)"),
+    "ocr_timeout": ("OCR 超过 {limit} 秒上限（RAGKIT_OCR_TIMEOUT），在第 {page}/{n} 页停止；文件未导入",
+                    "OCR took over the {limit} s limit (RAGKIT_OCR_TIMEOUT), stopped at page {page} of {n}; "
+                    "the file was not ingested"),
+    "ocr_missing": ("OCR 引擎不可用（{detail}）；请安装 rapidocr-onnxruntime==1.4.4",
+                    "the OCR engine is unavailable ({detail}); install rapidocr-onnxruntime==1.4.4"),
+    "bad_image": ("不是可读的图片（{detail}）", "not a readable image ({detail})"),
+    "image_pixels": ("图片 {width} x {height} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                     "an image of {width} x {height} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "image_pixel_count": ("图片共 {pixels} 像素，超过 {limit} 像素上限（RAGKIT_MAX_PIXELS）",
+                          "an image of {pixels} pixels, over the {limit}-pixel limit (RAGKIT_MAX_PIXELS)"),
+    "too_many_pages": ("共 {n} 页，超过 {limit} 页上限（RAGKIT_MAX_PAGES）",
+                       "{n} pages, over the {limit}-page limit (RAGKIT_MAX_PAGES)"),
+    "ocr_page_progress": ("OCR {source}：第 {page}/{n} 页", "OCR {source}: page {page} of {n}"),
+})
 
 
 def tr(key: str, lang: str = "zh", **params: object) -> str:

@@ -29,14 +29,14 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from ragkit.errors import LoadError, RagkitError, StoreError, one_line
-from ragkit.formats import SUFFIXES, LoadedFile, is_supported, load_bytes
+from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
+from ragkit.formats import SUFFIXES, Limits, LoadedFile, OcrOptions, is_supported, load_bytes
 from ragkit.prepare import Prepared, prepare, prepared_files
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
@@ -77,6 +77,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    notices: list[Failure] = field(default_factory=list)  # done, with a remark (an upload stored under another name)
     chunks_written: int = 0
     chunks_deleted: int = 0
     recovered: int = 0
@@ -97,13 +98,15 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: ``kind`` is "start" (total files), "file" (one file done), or "chunks" (chunks embedded)."""
+    """Progress: ``kind`` is "start" (total files), "file" (one file done), "chunks" (chunks embedded), or
+    "page" (``page`` of the ``total`` pages of ``source`` that need OCR is read)."""
 
     kind: str
     total: int = 0
     source: str = ""
     status: str = ""
     chunks: int = 0
+    page: int = 0
 
 
 Progress = Callable[[Event], None]
@@ -166,6 +169,8 @@ def iter_discover(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
         for item in _expand(paths):
             if isinstance(item, Failure):
                 yield item
+            elif not (encodable(str(item.path)) and encodable(item.source)):  # bytes that are not UTF-8
+                yield Failure(shown(item.source), LoadError.of("bad_name"))
             elif (other := seen.claim(item)) is None:
                 yield item
             elif other != os.path.realpath(item.path):
@@ -231,6 +236,11 @@ def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: Sp
             }
             if page is not None:
                 meta["page"] = page
+            if page in loaded.ocr_pages:
+                meta["ocr"] = True
+                uncertain = loaded.uncertain_in(start + chunk.start, start + chunk.end)
+                if uncertain:  # read with low confidence: a reader may want to check the original
+                    meta["ocr_uncertain"] = " | ".join(uncertain)[:300]
             docs.append(Document(chunk.text, metadata=meta))
     return docs
 
@@ -253,10 +263,10 @@ def _read(task: FileTask, max_bytes: int) -> bytes:
         raise _os_error(exc) from exc
 
 
-def _parse(path: Path, data: bytes) -> LoadedFile:
+def _parse(path: Path, data: bytes, limits: Limits = Limits(), ocr: OcrOptions = OcrOptions()) -> LoadedFile:
     """:func:`load_bytes`, with any parser crash turned into a one-line :class:`LoadError`."""
     try:
-        return load_bytes(path, data)
+        return load_bytes(path, data, limits, ocr=ocr)
     except LoadError:
         raise
     except Exception as exc:  # third-party parsers raise anything on malformed files
@@ -330,11 +340,18 @@ def _counting(docs: list[Document], progress: Progress | None, batch: int) -> It
 
 def ingest_file(
     kb: KnowledgeBase, task: FileTask, *, split: SplitOptions, max_bytes: int, write_batch: int,
-    progress: Progress | None = None,
+    progress: Progress | None = None, limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
-    done = prepare(task, _known_hash(kb, task.source), split, max_bytes)
+    if progress:
+        ocr = replace(ocr, progress=_pages(progress, task.source))
+    done = prepare(task, _known_hash(kb, task.source), split, max_bytes, limits, ocr)
     return write_prepared(kb, done, write_batch=write_batch, progress=progress)
+
+
+def _pages(progress: Progress, source: str) -> Callable[[int, int], None]:
+    """OCR's page callback as "page" events of ``source``."""
+    return lambda done, total: progress(Event("page", total=total, source=source, page=done))
 
 
 def _known_hash(kb: KnowledgeBase, source: str) -> str | None:
@@ -391,6 +408,8 @@ def ingest(
     write_batch: int = 256,
     prune_missing: bool = False,
     progress: Progress | None = None,
+    limits: Limits = Limits(),
+    ocr: OcrOptions = OcrOptions(),
     workers: int = 1,
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
@@ -399,8 +418,13 @@ def ingest(
     batch their own model calls).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
+    ``limits`` bound what one file may expand to while it is parsed (:mod:`ragkit.formats.limits`).
+    ``ocr`` says when scanned PDF pages and images are OCR'd and what one file may cost
+    (:class:`~ragkit.formats.ocr.OcrOptions`); chunks OCR read carry ``ocr`` and, where the engine was unsure,
+    ``ocr_uncertain`` metadata.
     With ``workers`` > 1, files are read, parsed and split in that many worker processes while this one
-    embeds and writes (see :mod:`ragkit.prepare`); the store ends up the same.
+    embeds and writes (see :mod:`ragkit.prepare`); the store ends up the same, but OCR page progress
+    ("page" events) is only reported with one worker (a callback cannot cross processes).
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -411,7 +435,8 @@ def ingest(
             progress(Event("start", total=sum(isinstance(item, FileTask) for item in iter_discover(paths))))
         tasks = _tasks(iter_discover(paths), report.failed)
         for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
-                                   max_bytes=max_bytes, workers=workers):
+                                   max_bytes=max_bytes, limits=limits, ocr=ocr, workers=workers,
+                                   pages=(lambda source: _pages(progress, source)) if progress else None):
             task = done.task
             try:
                 status, written, deleted = write_prepared(kb, done, write_batch=write_batch, progress=progress)

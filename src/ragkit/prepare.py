@@ -25,12 +25,13 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 
 from ragkit.errors import LoadError
+from ragkit.formats import Limits, OcrOptions
 
 if TYPE_CHECKING:
     from ragkit.ingest import FileTask, SplitOptions
@@ -49,8 +50,12 @@ class Prepared:
     error: LoadError | None = None
 
 
-def prepare(task: FileTask, known_hash: str | None, split: SplitOptions, max_bytes: int) -> Prepared:
-    """Read, hash, parse and split one file (``known_hash``: the committed version's, to skip it unchanged)."""
+def prepare(
+    task: FileTask, known_hash: str | None, split: SplitOptions, max_bytes: int,
+    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
+) -> Prepared:
+    """Read, hash, parse and split one file (``known_hash``: the committed version's, to skip it unchanged;
+    ``limits`` and ``ocr`` as for :func:`ragkit.formats.load_bytes`)."""
     from ragkit.ingest import _parse, _read, file_documents
 
     try:
@@ -58,7 +63,7 @@ def prepare(task: FileTask, known_hash: str | None, split: SplitOptions, max_byt
         file_hash = hashlib.sha256(data).hexdigest()
         if file_hash == known_hash:
             return Prepared(task, "unchanged", file_hash, len(data))
-        loaded = _parse(task.path, data)
+        loaded = _parse(task.path, data, limits, ocr)
         docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     except LoadError as exc:
         return Prepared(task, "failed", error=exc)
@@ -67,19 +72,25 @@ def prepare(task: FileTask, known_hash: str | None, split: SplitOptions, max_byt
 
 def prepared_files(
     tasks: Iterable[FileTask], known: Callable[[str], str | None], *, split: SplitOptions, max_bytes: int,
-    workers: int = 1,
+    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(), workers: int = 1,
+    pages: Callable[[str], Callable[[int, int], None]] | None = None,
 ) -> Iterator[Prepared]:
     """:func:`prepare` for each task, in order; in ``workers`` processes when more than one (``known(source)``
-    gives the committed hash of a source, asked just before its file is handed out)."""
+    gives the committed hash of a source, asked just before its file is handed out).
+
+    ``pages(source)``, when given, is the OCR page callback for that file; it is used with one worker only
+    (a callable cannot cross to another process, so workers get ``ocr`` without any)."""
     if workers <= 1:
         for task in tasks:
-            yield prepare(task, known(task.source), split, max_bytes)
+            options = replace(ocr, progress=pages(task.source)) if pages else ocr
+            yield prepare(task, known(task.source), split, max_bytes, limits, options)
         return
+    ocr = replace(ocr, progress=None)  # sent to the workers: it must pickle
     # spawn: the writer holds threads (tantivy, Chroma, the embedder) that a fork would copy half-way
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         window: deque[Future[Prepared]] = deque()
         for task in tasks:
-            window.append(pool.submit(prepare, task, known(task.source), split, max_bytes))
+            window.append(pool.submit(prepare, task, known(task.source), split, max_bytes, limits, ocr))
             if len(window) >= 2 * workers:
                 yield window.popleft().result()
         while window:

@@ -39,15 +39,30 @@ _OPS: dict[type, Callable[..., Any]] = {
     ast.USub: operator.neg, ast.UAdd: operator.pos,
 }
 _CJK_UNITS = (("万亿", "e12"), ("亿", "e8"), ("万", "e4"), ("千", "e3"))
+MAX_EXPRESSION = 500  # characters of an expression
+MAX_DIGITS = 30  # digits of one number in it
+MAX_RESULT_BITS = 1000  # an intermediate integer beyond 2**1000 (about 300 digits) is refused
 
 
 def calculate(expression: str) -> int | float:
-    """Evaluate arithmetic safely: numbers (with 万/亿, %, commas), + - * / // % ** and parentheses."""
+    """Evaluate arithmetic safely: numbers (with 万/亿, %, commas), + - * / // % ** and parentheses.
+
+    Bounded: at most 500 characters, 30 digits per number, exponents up to 64 and intermediate results up to
+    about 300 digits, so no expression takes noticeable time. ``%`` after a number is a percentage unless
+    another operand follows (then it is the remainder).
+
+    >>> calculate("10 % 3"), calculate("50% * 8")
+    (1, 4)
+    """
+    if len(expression) > MAX_EXPRESSION:
+        raise ToolException(f"expression longer than {MAX_EXPRESSION} characters")
+    if re.search(rf"\d{{{MAX_DIGITS + 1}}}", expression.replace(",", "").replace("，", "")):
+        raise ToolException(f"numbers of more than {MAX_DIGITS} digits are not supported")
     text = expression.replace("，", ",").replace("×", "*").replace("÷", "/").replace("（", "(").replace("）", ")")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
     for unit, power in _CJK_UNITS:
         text = re.sub(rf"(\d+(?:\.\d+)?)\s*{unit}", rf"(\1{power})", text)
-    text = re.sub(r"(\d+(?:\.\d+)?)\s*%", r"(\1/100)", text)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*%(?!\s*[\d.(])", r"(\1/100)", text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -57,6 +72,12 @@ def calculate(expression: str) -> int | float:
         value = float(f"{value:.6g}")
         if value.is_integer() and abs(value) < 1e15:
             return int(value)
+    return value
+
+
+def _bounded(value: int | float) -> int | float:
+    if isinstance(value, int) and value.bit_length() > MAX_RESULT_BITS or value in (float("inf"), float("-inf")):
+        raise ToolException("result too large")
     return value
 
 
@@ -70,9 +91,11 @@ def _eval(node: ast.AST) -> int | float:
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
             raise ToolException("exponent too large")
         try:
-            return _OPS[type(node.op)](left, right)
+            return _bounded(_OPS[type(node.op)](left, right))
         except ZeroDivisionError as exc:
             raise ToolException("division by zero") from exc
+        except OverflowError as exc:
+            raise ToolException("result too large") from exc
     raise ToolException(f"only numbers and + - * / // % ** are allowed, not {type(node).__name__}")
 
 
@@ -132,12 +155,13 @@ class ListArgs(BaseModel):
 
 
 class SectionArgs(BaseModel):
-    source: str = Field(description="The document, as list_documents or a passage names it, e.g. llm-tracking.md.")
-    heading: str = Field(description="The section's heading path or its last part, e.g. '2. GLM 系列'.")
+    source: str = Field(description="The document's source name, exactly as list_documents or a passage shows it.")
+    heading: str = Field(description="The section's heading path, or its last part, exactly as a passage shows it.")
 
 
 class CalculatorArgs(BaseModel):
-    expression: str = Field(description="Arithmetic, e.g. '1.8万亿 / 1750亿' or '(340 - 175) / 175 * 100'.")
+    expression: str = Field(description="Arithmetic on numbers taken from the passages or the question: + - * / "
+                                        "// % ** and parentheses; numbers may carry 万, 亿 or %.")
 
 
 class NoArgs(BaseModel):
@@ -211,8 +235,8 @@ def calculator_tool() -> BaseTool:
 
     return StructuredTool.from_function(
         calculator, name="calculator", args_schema=CalculatorArgs, handle_tool_error=True,
-        description="Exact arithmetic (+ - * / // % ** and parentheses; 万, 亿 and % are understood), e.g. to "
-                    "compare parameter counts: '1.8万亿 / 1750亿'. Never guess numbers: compute them here.",
+        description="Exact arithmetic (+ - * / // % ** and parentheses; 万, 亿 and % are understood), for "
+                    "comparing or combining numbers found in the passages. Never guess numbers: compute them here.",
     )
 
 

@@ -106,7 +106,7 @@ def test_sources_are_relative_to_the_ingest_root_and_globs_work(tmp_path, data_d
     (root / "sub").mkdir(parents=True)
     (root / "a.md").write_text("# A\n\n正文一。", encoding="utf-8")
     (root / "sub" / "b.txt").write_text("正文二。", encoding="utf-8")
-    (root / "sub" / "skip.png").write_bytes(b"\x89PNG")
+    (root / "sub" / "skip.dat").write_bytes(b"\x00\x01")  # a type ragkit does not read (images are OCR'd)
     (root / ".hidden").mkdir()
     (root / ".hidden" / "c.md").write_text("隐藏。", encoding="utf-8")
     tasks, failures = discover([root])

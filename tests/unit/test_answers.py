@@ -161,3 +161,12 @@ def test_a_row_answers_through_the_column_the_question_names():
 def test_a_row_without_a_column_for_what_was_asked_is_no_answer():
     assert ask("e2fsprogs 软件包的维护者是谁？", [PORTS]) == NOT_FOUND["zh"]
     assert ask("ext4 文件系统支持的单个文件最大有多大？", [PORTS]) == NOT_FOUND["zh"]
+
+
+def test_a_unit_in_a_column_header_is_the_cells_unit():
+    sheet = Document("| 型号 | 名称 | 单价（元） | 库存 |\n| --- | --- | --- | --- |\n| JX-3861 | 开关 | 185.83 | 1234 |\n"
+                     "| JX-5639 | 链条 | 885.36 | 2857 |\n", metadata={"source": "价格.csv", "heading": "价格"})
+    assert "185.83" in ask("型号 JX-3861 的单价是多少元？", [sheet])
+    staff = Document("| 工号 | 姓名 | 职位 |\n| --- | --- | --- |\n| RD1064 | 何洋 | 高级工程师 |\n",
+                     metadata={"source": "通讯录.xlsx", "heading": "研发部"})
+    assert "何洋" in ask("工号 RD1064 的员工叫什么名字？", [staff])

@@ -368,7 +368,7 @@ def _new_name(candidate: Candidate, query: Query) -> bool:
 _VERSION_MENTION = re.compile(r"(?<![\w.])[vV]?\d+(?:\.\d+)+(?![\w.])|(?<![\w.])[vV]\d+(?![\w.])")
 
 
-_ASKED_ATTRIBUTE = re.compile(r"的([\u4e00-\u9fff]{2,8}?)(?:是谁|是什么|是多少|是哪|是几|有多|有哪|为多少|叫什么|多少|几|在哪)")
+_ASKED_ATTRIBUTE = re.compile(r"的([\u4e00-\u9fff]{2,8}?)(?:是谁|是什么|是多少|是哪|是几|有多|有哪|为多少|多少|几|在哪)")
 
 
 def _asked_attribute(question: str) -> str:

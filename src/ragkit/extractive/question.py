@@ -42,7 +42,8 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
                          r"\bhow much\b.*\b(?:cost|pay|charge|spend)|\b(?:price|cost|fee)s? (?:of|for|per|in)\b|"
                          r"\bwhat (?:is|was|are) the (?:\w+ )?(?:price|cost|fee)", re.I),
               re.compile(r"\d\s*(?:元|美元|美金|块|刀|dollars?|usd|rmb|cents?)|[$￥¥€][^\d\n]{0,16}\d|"
-                         r"\d+(?:\.\d+)?\s*/\s*(?:月|年|month|year)", re.I)),
+                         r"\d+(?:\.\d+)?\s*/\s*(?:月|年|month|year)|"
+                         r"[（(]\s*(?:万元|元|美元|美金|usd|rmb|cny|[$￥¥€])\s*[)）]\s*[:：]\s*\d", re.I)),
     "ratio": (re.compile(r"比例|比率|百分之|百分比|占比|多少倍|几倍|几分之几|\bratio|\bpercent|\bpercentage|what share|how many times",
                          re.I),
               re.compile(r"\d\s*%|\d\s*[:：比]\s*\d|\d+(?:\.\d+)?\s*倍|百分之|分之|\bpercent\b|\btimes\b", re.I)),

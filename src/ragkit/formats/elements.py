@@ -47,6 +47,10 @@ def elements_markdown(elements: list[Any], heading_level: Callable[[Any], int | 
         level = heading_level(element)
         if element.category == "Table" and getattr(element.metadata, "text_as_html", None):
             blocks.append(table_markdown(element.metadata.text_as_html))
+        elif element.category == "CodeSnippet" and str(element).strip():  # <pre>: lines kept, never headings
+            from ragkit.formats.html import fence
+
+            blocks.append(fence(str(element)))
         elif level is not None and text:
             blocks.append("#" * min(level, 6) + " " + text)
         elif element.category == "ListItem" and text:

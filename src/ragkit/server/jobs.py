@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ragkit import build
-from ragkit.errors import RagkitError, StoreError, localized
+from ragkit.errors import RagkitError, StoreError, localized, named_cause, one_line
 from ragkit.ingest import Event, Failure, IngestReport, recover
 from ragkit.server.service import Service
 from ragkit.store import known_kbs
@@ -147,7 +147,8 @@ def report_json(report: IngestReport) -> dict[str, Any]:
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
             "removed": report.removed, "failed": [f.source for f in report.failed],
             "chunks_written": report.chunks_written, "chunks_deleted": report.chunks_deleted, "recovered": report.recovered,
-            "seconds": round(report.seconds, 2)}
+            "seconds": round(report.seconds, 2),
+            "renamed": [{"source": n.source, "note": one_line(n.error)} for n in report.notices]}
 
 
 def _repair(kb: Any, progress: Callable[[Event], None]) -> IngestReport:
@@ -201,7 +202,9 @@ class Writer:
 
         def work(handle: Any, progress: Callable[[Event], None]) -> IngestReport:
             return ingest_uploads(handle, files, data_dir=settings.data_dir, split=build.split_options(settings),
-                                  max_bytes=int(settings.max_file_mb * 1_000_000), progress=progress)
+                                  max_bytes=int(settings.max_file_mb * 1_000_000), progress=progress,
+                                  limits=build.limits(settings), private=settings.private_data,
+                                  ocr=build.ocr_options(settings))
 
         failures = [failure_json(f, self.lang) for f in refused]
         return self.submit(kb, "ingest", [name for name, _ in files], work, failures=failures)
@@ -231,7 +234,9 @@ class Writer:
         try:
             report = self._wait_for_lock(job, jobs, run)
         except Exception as exc:  # the job fails with one line; the server goes on
-            detail = localized(exc, self.lang)
+            settings = self.service.settings
+            cause = named_cause(exc, data_dir=settings.data_dir, chroma_url=settings.chroma_url)
+            detail = localized(cause or exc, self.lang)
             jobs.update(job.id, status="failed", error=detail, finished=time.time())
             return
         failures = job.failures + [failure_json(f, self.lang) for f in report.failed]
