@@ -144,10 +144,17 @@ def _bring_up_to_date(kb: KnowledgeBase, lang: str) -> None:
     again from the stored texts, and its terms learned, with a message; no text is embedded again. Skipped
     while another process writes (that process does it)."""
     lexical = kb.lexical
-    if not lexical.count() or not (lexical.stale() or not TermStore(kb.conn, kb=kb.name).all()):
+    moved = lexical.needs_migration() or lexical.has_pending()  # an older ragkit's FTS5 index; a crash's leftovers
+    if not moved and (not lexical.count() or not (lexical.stale() or not TermStore(kb.conn, kb=kb.name).all())):
         return
     try:
         with kb.write_lock():
+            if lexical.needs_migration():
+                logging.getLogger("ragkit").warning(tr("migrating_bm25", lang, kb=kb.name, n=lexical.count()))
+                lexical.migrate()
+            lexical.sync()
+            if moved and not lexical.stale() and TermStore(kb.conn, kb=kb.name).all():
+                return
             if lexical.stale():
                 logging.getLogger("ragkit").warning(tr("retokenizing", lang, kb=kb.name, n=lexical.count()))
                 lexical.retokenize()

@@ -166,6 +166,9 @@ def _print_report(report: IngestReport, lang: str) -> None:
 @click.option("--rebuild", is_flag=True, help="Empty the knowledge base first (e.g. after changing the embedder).")
 @click.option("--chunk-size", type=int, help="Target chunk length in characters (RAGKIT_CHUNK_SIZE).")
 @click.option("--chunk-overlap", type=int, help="Overlap in characters (RAGKIT_CHUNK_OVERLAP).")
+@click.option("--workers", "ingest_workers", type=click.IntRange(1, 64),
+              help="Processes reading, parsing and splitting files beside the writer (RAGKIT_INGEST_WORKERS, "
+              "default 1).")
 @click.pass_context
 @_guard
 def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild: bool, **flags: Any) -> None:
@@ -186,6 +189,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, rebuild:
         report = ingest(
             kb, paths, split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
             prune_missing=prune, progress=on_event, limits=build.limits(settings), ocr=build.ocr_options(settings),
+            workers=settings.ingest_workers,
         )
     finally:
         close()

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(50, ge=0, description="Characters of trailing sentences repeated in the next chunk.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per embedding call.")
+    ingest_workers: int = Field(1, ge=1, le=64, description="Processes that read, parse and split files during an "
+                                "ingest, beside the one that embeds and writes (1: all in one process).")
 
     llm: str = Field("extractive", description="Chat model, as `provider:model`; `extractive` works offline.")
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of generative models.")

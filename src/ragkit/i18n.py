@@ -55,6 +55,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "retokenizing": ("知识库 {kb!r} 的 BM25 索引由旧的分词规则生成：正在用新规则重新分词 {n} 个片段（无需重新嵌入）……",
                      "knowledge base {kb!r} has BM25 tokens from older tokenizer rules: tokenizing its {n} chunks again "
                      "(nothing is embedded again)..."),
+    "migrating_bm25": ("知识库 {kb!r} 的 BM25 索引在旧版的 SQLite FTS5 中：正在把它的 {n} 个片段移到 tantivy（只复制分词结果，无需重新嵌入）……",
+                       "knowledge base {kb!r} has its BM25 index in an older ragkit's SQLite FTS5 tables: moving its {n} "
+                       "chunks to tantivy (tokens are copied; nothing is embedded again)..."),
     "kb_empty": ("知识库 {kb!r} 还是空的：先运行 ragkit ingest PATH --kb {kb}", "knowledge base {kb!r} is empty: run ragkit ingest PATH --kb {kb} first"),
     "chroma_unreachable": ("无法连接 Chroma 服务器 {url}：{detail}", "cannot reach the Chroma server at {url}: {detail}"),
     # model providers

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +37,7 @@ from langchain_core.indexing import index
 
 from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
 from ragkit.formats import SUFFIXES, Limits, LoadedFile, OcrOptions, is_supported, load_bytes
+from ragkit.prepare import Prepared, prepare, prepared_files
 from ragkit.splitting import split_text
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -155,51 +156,72 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[FileTask], list[Failure]
     """Expand files, folders (recursive) and globs into tasks; bad arguments become failures."""
     tasks: list[FileTask] = []
     failures: list[Failure] = []
+    for item in iter_discover(paths):
+        (tasks if isinstance(item, FileTask) else failures).append(item)
+    return tasks, failures
+
+
+def iter_discover(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
+    """:func:`discover` as a stream: memory stays flat however many files there are (the source names seen,
+    to refuse a second file claiming one, are kept in a temporary SQLite file, not in memory)."""
+    seen = _SeenSources()
+    try:
+        for item in _expand(paths):
+            if isinstance(item, Failure):
+                yield item
+            elif not (encodable(str(item.path)) and encodable(item.source)):  # bytes that are not UTF-8
+                yield Failure(shown(item.source), LoadError.of("bad_name"))
+            elif (other := seen.claim(item)) is None:
+                yield item
+            elif other != os.path.realpath(item.path):
+                yield Failure(str(item.path), LoadError.of("same_source", other=other))
+    finally:
+        seen.close()
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[FileTask | Failure]:
     for arg in paths:
         text = str(arg)
         path = Path(text)
         if not os.path.lexists(path) and _GLOB_CHARS & set(text):
             root = _glob_root(text)
             matches = [Path(m) for m in sorted(glob.glob(text, recursive=True)) if Path(m).is_file()]
-            tasks.extend(FileTask(m, m.relative_to(root).as_posix()) for m in matches if is_supported(m))
+            yield from (FileTask(m, m.relative_to(root).as_posix()) for m in matches if is_supported(m))
             if not matches:
-                failures.append(Failure(text, LoadError.of("no_match")))
+                yield Failure(text, LoadError.of("no_match"))
             continue
         try:
             os.stat(path)
         except OSError as exc:
-            failures.append(Failure(text, _os_error(exc)))
+            yield Failure(text, _os_error(exc))
             continue
         if path.is_dir():
-            for item in _walk(path):
-                (tasks if isinstance(item, FileTask) else failures).append(item)
+            yield from _walk(path)
         elif is_supported(path):
-            tasks.append(FileTask(path, path.name))
+            yield FileTask(path, path.name)
         else:
-            failures.append(Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
-                                                       supported=", ".join(SUFFIXES))))
-    return _dedupe(_named(tasks, failures), failures), failures
+            yield Failure(text, LoadError.of("unsupported", suffix=path.suffix or "(none)",
+                                             supported=", ".join(SUFFIXES)))
 
 
-def _named(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
-    """Tasks whose names can be stored; a name with bytes that are not UTF-8 is one failure, shown escaped."""
-    good = []
-    for task in tasks:
-        if encodable(str(task.path)) and encodable(task.source):
-            good.append(task)
-        else:
-            failures.append(Failure(shown(task.source), LoadError.of("bad_name")))
-    return good
+class _SeenSources:
+    """Source name -> resolved path of the first file that claimed it, in a temporary on-disk SQLite file."""
 
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect("")  # "": a private temporary file, its page cache bounded
+        self._conn.execute("CREATE TABLE seen (source TEXT PRIMARY KEY, path TEXT NOT NULL)")
 
-def _dedupe(tasks: list[FileTask], failures: list[Failure]) -> list[FileTask]:
-    """One task per source name; a second file claiming a taken name fails (it would overwrite)."""
-    by_source: dict[str, FileTask] = {}
-    for task in tasks:
-        first = by_source.setdefault(task.source, task)
-        if first is not task and first.path.resolve() != task.path.resolve():
-            failures.append(Failure(str(task.path), LoadError.of("same_source", other=str(first.path))))
-    return list(by_source.values())
+    def claim(self, task: FileTask) -> str | None:
+        """None when ``task`` is the first with its source name, else the path of the first."""
+        path = os.path.realpath(task.path)  # never raises (a symlink loop fails later, when read, by name)
+        row = self._conn.execute("SELECT path FROM seen WHERE source = ?", (task.source,)).fetchone()
+        if row is None:
+            self._conn.execute("INSERT INTO seen VALUES (?, ?)", (task.source, path))
+            return None
+        return row[0]
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions) -> list[Document]:
@@ -278,6 +300,7 @@ def _chunk_hashes(kb: KnowledgeBase, source: str) -> dict[str, str | None]:
 
 def recover(kb: KnowledgeBase) -> int:
     """Finish or roll back writes an interrupted run left pending; returns the number of sources fixed."""
+    kb.lexical.sync()  # BM25 writes a crash left between SQLite and tantivy
     pending = [record for record in kb.journal.all() if record.pending is not None]
     if pending and kb.vector_count() != kb.lexical.count():  # unreadable, or a write that stopped half-way
         kb.rebuild_vectors()
@@ -320,25 +343,43 @@ def ingest_file(
     progress: Progress | None = None, limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
 ) -> tuple[str, int, int]:
     """Ingest one file; returns (status, chunks written, chunks deleted). Raises LoadError on bad input."""
-    data = _read(task, max_bytes)
-    file_hash = hashlib.sha256(data).hexdigest()
+    if progress:
+        ocr = replace(ocr, progress=_pages(progress, task.source))
+    done = prepare(task, _known_hash(kb, task.source), split, max_bytes, limits, ocr)
+    return write_prepared(kb, done, write_batch=write_batch, progress=progress)
+
+
+def _pages(progress: Progress, source: str) -> Callable[[int, int], None]:
+    """OCR's page callback as "page" events of ``source``."""
+    return lambda done, total: progress(Event("page", total=total, source=source, page=done))
+
+
+def _known_hash(kb: KnowledgeBase, source: str) -> str | None:
+    """The hash of the version of ``source`` the store holds whole (None: new, or left pending)."""
+    record = kb.journal.get(source)
+    return record.hash if record is not None and record.pending is None else None
+
+
+def write_prepared(
+    kb: KnowledgeBase, done: Prepared, *, write_batch: int, progress: Progress | None = None,
+) -> tuple[str, int, int]:
+    """Embed and write one prepared file under its journal mark; returns (status, chunks written, deleted).
+    Raises the file's LoadError when it could not be prepared."""
+    task = done.task
+    if done.error is not None:
+        raise done.error
     previous = kb.journal.get(task.source)
-    if previous is not None and previous.hash == file_hash and previous.pending is None:
+    if done.status == "unchanged":
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
-    if progress:
-        ocr = replace(ocr, progress=lambda done, total: progress(Event("page", total=total, source=task.source,
-                                                                      page=done)))
-    loaded = _parse(task.path, data, limits, ocr)
-    docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
     store = kb.store(create=True)
-    kb.journal.begin(task.source, str(task.path.resolve()), file_hash)
+    kb.journal.begin(task.source, str(task.path.resolve()), done.file_hash)
     result = index(
-        _counting(docs, progress, write_batch), kb.records, store, batch_size=write_batch,
+        _counting(done.docs, progress, write_batch), kb.records, store, batch_size=write_batch,
         cleanup="incremental", source_id_key="source", key_encoder="sha256",
     )
-    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=file_hash, chunks=len(docs),
-                      title=loaded.title, size=len(data))
+    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=done.file_hash, chunks=len(done.docs),
+                      title=done.title, size=done.size)
     status = "added" if previous is None or previous.hash is None else "updated"
     return status, result["num_added"] + result["num_updated"], result["num_deleted"]
 
@@ -347,6 +388,15 @@ def prune(kb: KnowledgeBase) -> list[tuple[str, int]]:
     """Remove documents whose files no longer exist; returns (source, chunks deleted) pairs."""
     gone = [r.source for r in kb.journal.all() if r.path and not os.path.exists(r.path)]
     return [(source, delete_source(kb, source)) for source in gone]
+
+
+def _tasks(items: Iterable[FileTask | Failure], failures: list[Failure]) -> Iterator[FileTask]:
+    """The tasks of a discovery stream; its failures go to ``failures`` as they come."""
+    for item in items:
+        if isinstance(item, Failure):
+            failures.append(item)
+        else:
+            yield item
 
 
 def ingest(
@@ -360,6 +410,7 @@ def ingest(
     progress: Progress | None = None,
     limits: Limits = Limits(),
     ocr: OcrOptions = OcrOptions(),
+    workers: int = 1,
 ) -> IngestReport:
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
@@ -371,20 +422,24 @@ def ingest(
     ``ocr`` says when scanned PDF pages and images are OCR'd and what one file may cost
     (:class:`~ragkit.formats.ocr.OcrOptions`); chunks OCR read carry ``ocr`` and, where the engine was unsure,
     ``ocr_uncertain`` metadata.
+    With ``workers`` > 1, files are read, parsed and split in that many worker processes while this one
+    embeds and writes (see :mod:`ragkit.prepare`); the store ends up the same, but OCR page progress
+    ("page" events) is only reported with one worker (a callback cannot cross processes).
     """
     started = time.perf_counter()
     report = IngestReport()
-    tasks, report.failed = discover(paths)
-    with kb.write_lock():
+    paths = [str(p) for p in paths]
+    with kb.write_lock(), kb.lexical.writing():  # one BM25 index writer for the whole run
         report.recovered = recover(kb)
-        if progress:
-            progress(Event("start", total=len(tasks)))
-        for task in tasks:
+        if progress:  # a first pass only counts (files are streamed, never listed)
+            progress(Event("start", total=sum(isinstance(item, FileTask) for item in iter_discover(paths))))
+        tasks = _tasks(iter_discover(paths), report.failed)
+        for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
+                                   max_bytes=max_bytes, limits=limits, ocr=ocr, workers=workers,
+                                   pages=(lambda source: _pages(progress, source)) if progress else None):
+            task = done.task
             try:
-                status, written, deleted = ingest_file(
-                    kb, task, split=split, max_bytes=max_bytes, write_batch=write_batch, progress=progress,
-                    limits=limits, ocr=ocr,
-                )
+                status, written, deleted = write_prepared(kb, done, write_batch=write_batch, progress=progress)
             except LoadError as exc:
                 status, written, deleted = "failed", 0, 0
                 report.failed.append(Failure(task.source, exc))

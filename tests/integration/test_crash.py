@@ -31,7 +31,8 @@ def _corpus(root: Path) -> Path:
 def _env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGKIT_")}
     env.update(RAGKIT_DATA_DIR=str(data), RAGKIT_EMBEDDER="fake:32", RAGKIT_LANG="en",
-               PYTHONPATH=str(NONET), RAGKIT_EMBED_BATCH_SIZE="16")
+               PYTHONPATH=os.pathsep.join([str(NONET), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               RAGKIT_EMBED_BATCH_SIZE="16")  # the source under test first (a worktree's src)
     return env
 
 

@@ -1,0 +1,97 @@
+"""Reading, parsing and splitting files, in worker processes when asked: the part of an ingest that needs no
+store. The writer (:func:`ragkit.ingest.ingest`, one process) embeds and writes what comes out, in file order.
+
+Each file is read and hashed by the worker; a file whose hash the journal already holds is reported unchanged
+without being parsed. Parsing (PDF, OCR, Word, HTML) and splitting then run beside the writer's embedding, so
+with ``workers`` processes up to ``workers`` files are prepared while one batch is embedded. At most
+``2 * workers`` files are in flight: memory stays bounded however many files there are.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from ragkit.ingest import FileTask, SplitOptions
+>>> path = Path(tempfile.mkdtemp()) / "a.md"
+>>> _ = path.write_text("# GLM\\n\\nChatGLM 能够在 7G 显存的条件下进行微调。", encoding="utf-8")
+>>> done = prepare(FileTask(path, "a.md"), None, SplitOptions(), 1_000_000)
+>>> done.status, len(done.docs), done.docs[0].metadata["heading"]
+('parsed', 1, 'GLM')
+>>> prepare(FileTask(path, "a.md"), done.file_hash, SplitOptions(), 1_000_000).status
+'unchanged'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from langchain_core.documents import Document
+
+from ragkit.errors import LoadError
+from ragkit.formats import Limits, OcrOptions
+
+if TYPE_CHECKING:
+    from ragkit.ingest import FileTask, SplitOptions
+
+
+@dataclass
+class Prepared:
+    """One file, ready for the writer: ``status`` is "parsed", "unchanged" or "failed" (then ``error``)."""
+
+    task: FileTask
+    status: str
+    file_hash: str = ""
+    size: int = 0
+    title: str = ""
+    docs: list[Document] = field(default_factory=list)
+    error: LoadError | None = None
+
+
+def prepare(
+    task: FileTask, known_hash: str | None, split: SplitOptions, max_bytes: int,
+    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
+) -> Prepared:
+    """Read, hash, parse and split one file (``known_hash``: the committed version's, to skip it unchanged;
+    ``limits`` and ``ocr`` as for :func:`ragkit.formats.load_bytes`)."""
+    from ragkit.ingest import _parse, _read, file_documents
+
+    try:
+        data = _read(task, max_bytes)
+        file_hash = hashlib.sha256(data).hexdigest()
+        if file_hash == known_hash:
+            return Prepared(task, "unchanged", file_hash, len(data))
+        loaded = _parse(task.path, data, limits, ocr)
+        docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
+    except LoadError as exc:
+        return Prepared(task, "failed", error=exc)
+    return Prepared(task, "parsed", file_hash, len(data), loaded.title, docs)
+
+
+def prepared_files(
+    tasks: Iterable[FileTask], known: Callable[[str], str | None], *, split: SplitOptions, max_bytes: int,
+    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(), workers: int = 1,
+    pages: Callable[[str], Callable[[int, int], None]] | None = None,
+) -> Iterator[Prepared]:
+    """:func:`prepare` for each task, in order; in ``workers`` processes when more than one (``known(source)``
+    gives the committed hash of a source, asked just before its file is handed out).
+
+    ``pages(source)``, when given, is the OCR page callback for that file; it is used with one worker only
+    (a callable cannot cross to another process, so workers get ``ocr`` without any)."""
+    if workers <= 1:
+        for task in tasks:
+            options = replace(ocr, progress=pages(task.source)) if pages else ocr
+            yield prepare(task, known(task.source), split, max_bytes, limits, options)
+        return
+    ocr = replace(ocr, progress=None)  # sent to the workers: it must pickle
+    # spawn: the writer holds threads (tantivy, Chroma, the embedder) that a fork would copy half-way
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        window: deque[Future[Prepared]] = deque()
+        for task in tasks:
+            window.append(pool.submit(prepare, task, known(task.source), split, max_bytes, limits, ocr))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()

@@ -1,0 +1,46 @@
+"""Files read, parsed and split in worker processes give the same store as one process (#15)."""
+
+from __future__ import annotations
+
+import json
+
+from ragkit.ingest import ingest
+from tests.conftest import run_ragkit
+from tests.support.kb import ids_everywhere, open_kb
+
+
+def _contents(kb) -> tuple:
+    chunks = {cid: (text, meta) for batch in kb.lexical.iter_chunks() for cid, text, meta, _ in batch}
+    files = [(r.source, r.hash, r.chunks, r.title, r.size) for r in kb.journal.all()]
+    return ids_everywhere(kb), chunks, files
+
+
+def test_two_workers_write_the_same_store_as_one(tmp_path, corpus_copy):
+    (corpus_copy / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (corpus_copy / "sub").mkdir()
+    (corpus_copy / "sub" / "note.txt").write_text("LoRA 是一种低秩适配的微调方法。\n" * 40, encoding="utf-8")
+    one, two = open_kb(tmp_path / "one"), open_kb(tmp_path / "two")
+    first = ingest(one, [corpus_copy], workers=1)
+    second = ingest(two, [corpus_copy], workers=2)
+    assert sorted(first.added) == sorted(second.added) and len(second.added) == 6
+    assert [str(f) for f in first.failed] == [str(f) for f in second.failed] and "broken.pdf" in str(second.failed[0])
+    assert first.chunks_written == second.chunks_written > 250
+    assert _contents(one) == _contents(two)
+
+    (corpus_copy / "sub" / "note.txt").write_text("QLoRA 把模型量化到 4 比特再微调。\n" * 40, encoding="utf-8")
+    again = ingest(two, [corpus_copy], workers=2)
+    assert again.updated == ["sub/note.txt"] and len(again.unchanged) == 5
+    assert ingest(one, [corpus_copy], workers=1).updated == ["sub/note.txt"]
+    assert _contents(one) == _contents(two)
+
+
+def test_workers_flag(tmp_path, corpus_copy):
+    data = tmp_path / "data"
+    env = {"RAGKIT_DATA_DIR": str(data), "RAGKIT_EMBEDDER": "fake:32", "RAGKIT_LANG": "en"}
+    done = run_ragkit("ingest", str(corpus_copy), "--workers", "2", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "added 5" in done.stdout
+    info = run_ragkit("info", "--json", env=env)
+    assert json.loads(info.stdout)["consistent"]
+    bad = run_ragkit("ingest", str(corpus_copy), "--workers", "0", env=env)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--workers" in bad.stderr
