@@ -21,10 +21,12 @@ with ``workers`` processes up to ``workers`` files are prepared while one batch 
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -88,10 +90,34 @@ def prepared_files(
     ocr = replace(ocr, progress=None)  # sent to the workers: it must pickle
     # spawn: the writer holds threads (tantivy, Chroma, the embedder) that a fork would copy half-way
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        window: deque[Future[Prepared]] = deque()
+        window: deque[tuple[FileTask, str | None, Future[Prepared] | None]] = deque()
+        broken = False
+
+        def result(task: FileTask, known_hash: str | None, future: Future[Prepared] | None) -> Prepared:
+            nonlocal broken
+            if future is not None and not broken:
+                try:
+                    return future.result()
+                except BrokenProcessPool:  # a worker died (killed, out of memory): nothing is lost
+                    broken = True
+                    logging.getLogger("ragkit").warning(_BROKEN)
+            return prepare(task, known_hash, split, max_bytes, limits, ocr)
+
         for task in tasks:
-            window.append(pool.submit(prepare, task, known(task.source), split, max_bytes, limits, ocr))
+            known_hash = known(task.source)
+            future = None
+            if not broken:
+                try:
+                    future = pool.submit(prepare, task, known_hash, split, max_bytes, limits, ocr)
+                except BrokenProcessPool:
+                    broken = True
+                    logging.getLogger("ragkit").warning(_BROKEN)
+            window.append((task, known_hash, future))
             if len(window) >= 2 * workers:
-                yield window.popleft().result()
+                yield result(*window.popleft())
         while window:
-            yield window.popleft().result()
+            yield result(*window.popleft())
+
+
+_BROKEN = ("工作进程意外退出，其余文件改在本进程中处理 / a worker process ended abruptly; the remaining files are "
+           "prepared in this process")

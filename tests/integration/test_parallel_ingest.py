@@ -44,3 +44,29 @@ def test_workers_flag(tmp_path, corpus_copy):
     assert json.loads(info.stdout)["consistent"]
     bad = run_ragkit("ingest", str(corpus_copy), "--workers", "0", env=env)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--workers" in bad.stderr
+
+
+def test_a_worker_that_dies_loses_no_file(corpus_copy, caplog):
+    """A worker process killed mid-ingest (out of memory, a signal): the files it held and the rest are prepared
+    in the writer's process, in order, with a warning."""
+    import multiprocessing
+    import os
+    import signal
+
+    from ragkit.ingest import FileTask, SplitOptions, iter_discover
+    from ragkit.prepare import prepared_files
+
+    tasks = [t for t in iter_discover([corpus_copy]) if isinstance(t, FileTask)]
+    asked: list[str] = []
+
+    def known(source: str) -> None:
+        asked.append(source)
+        if len(asked) == 3:  # the pool is up and busy: kill its workers
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+        return None
+
+    out = list(prepared_files(tasks, known, split=SplitOptions(), max_bytes=10**8, workers=2))
+    assert [p.task.source for p in out] == [t.source for t in tasks]
+    assert all(p.status == "parsed" and p.docs for p in out)
+    assert "a worker process ended abruptly" in caplog.text
