@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
-from ragkit.formats.containers import check_zip_expansion
+from ragkit.formats.containers import require_zip
 from ragkit.formats.html import load_html
 
 _NS = {
@@ -76,7 +76,7 @@ def _chapter(archive: zipfile.ZipFile, href: str, label: str | None) -> str:
 
 
 def load_epub(path: Path, data: bytes) -> LoadedFile:
-    check_zip_expansion(data, "EPUB")
+    require_zip(data, "EPUB")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         container = _xml(archive, "META-INF/container.xml")

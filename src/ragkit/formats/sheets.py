@@ -29,7 +29,7 @@ from typing import Any
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
-from ragkit.formats.containers import check_zip_expansion
+from ragkit.formats.containers import require_zip
 from ragkit.formats.tables import markdown_row, rule, trim_row
 from ragkit.formats.text import decode_text
 
@@ -100,7 +100,7 @@ def load_csv(path: Path, data: bytes) -> LoadedFile:
 
 
 def load_xlsx(path: Path, data: bytes) -> LoadedFile:
-    check_zip_expansion(data, "Excel .xlsx")
+    require_zip(data, "Excel .xlsx")
     import openpyxl
 
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
-from ragkit.formats.containers import check_zip_expansion
+from ragkit.formats.containers import require_zip
 from ragkit.formats.tables import markdown_row, rule, trim_row
 
 NOTES_HEADING = "## 备注 (notes)"
@@ -77,7 +77,7 @@ def _slide_blocks(slide: Any, fallback_title: str) -> list[str]:
 
 
 def load_pptx(path: Path, data: bytes) -> LoadedFile:
-    check_zip_expansion(data, "PowerPoint .pptx")
+    require_zip(data, "PowerPoint .pptx")
     from pptx import Presentation
     from pptx.exc import PackageNotFoundError
 
