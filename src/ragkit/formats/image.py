@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
-from ragkit.formats.ocr import OcrOptions, check_pixels, ocr_image
+from ragkit.formats.limits import check_pixels
+from ragkit.formats.ocr import OcrOptions, ocr_image
 from ragkit.formats.pdf import Page, assemble
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")

@@ -16,7 +16,7 @@ from ``RAGKIT_MAX_EXPANDED_MB``, ``RAGKIT_MAX_RATIO``, ``RAGKIT_MAX_MEMBERS``, `
   than a member's declared size (it stops there and fails the CRC check), so a lying header cannot inflate
   further. :func:`ragkit.formats.load_bytes` calls it for every input that is a ZIP archive, so a new
   container loader is covered without doing anything; call it yourself for a ZIP nested inside a file.
-* :func:`check_pixels` ``(width, height, limits)``: an image about to be decoded (OCR, embedded pictures).
+* :func:`check_pixels` ``(width, height, max_pixels)``: an image about to be decoded (OCR, embedded pictures).
 * :func:`open_image` ``(data, limits)``: a Pillow image opened lazily (the header only), its pixel count
   checked before anything is decoded; Pillow's own ``DecompressionBombError`` becomes the same LoadError.
 * :func:`check_pages` ``(count, limits)``: a paged document (PDF) before its pages are read.
@@ -92,16 +92,16 @@ def check_archive(data: bytes, limits: Limits) -> None:
                                    ratio=f"{ratio:.0f}", limit=f"{limits.max_ratio:g}")
 
 
-def check_pixels(width: int, height: int, limits: Limits) -> None:
-    """Refuse an image of more than ``limits.max_pixels`` pixels before it is decoded.
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Refuse an image of more than ``max_pixels`` pixels (``Limits.max_pixels``) before it is decoded.
 
-    >>> check_pixels(100_000, 100_000, Limits())
+    >>> check_pixels(100_000, 100_000, Limits().max_pixels)
     Traceback (most recent call last):
     ...
     ragkit.errors.LoadError: an image of 100000 x 100000 pixels, over the 50000000-pixel limit (RAGKIT_MAX_PIXELS)
     """
-    if width * height > limits.max_pixels:
-        raise LoadError.of("image_pixels", width=width, height=height, limit=limits.max_pixels)
+    if width * height > max_pixels:
+        raise LoadError.of("image_pixels", width=width, height=height, limit=max_pixels)
 
 
 def open_image(data: bytes, limits: Limits) -> Image.Image:
@@ -118,7 +118,7 @@ def open_image(data: bytes, limits: Limits) -> Image.Image:
         image = Image.open(io.BytesIO(data))  # reads the header only
     except Image.DecompressionBombError as exc:
         raise LoadError.of("image_pixels", width="?", height="?", limit=limits.max_pixels) from exc
-    check_pixels(*image.size, limits)
+    check_pixels(*image.size, limits.max_pixels)
     return image
 
 

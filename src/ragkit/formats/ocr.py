@@ -94,18 +94,6 @@ def engine() -> Any:
     return RapidOCR(use_cls=False)  # the 180-degree classifier turned upright table rows into gibberish
 
 
-def check_pixels(width: int, height: int, limit: int) -> None:
-    """Refuse an image of more than ``limit`` pixels before it is decoded or rendered.
-
-    >>> check_pixels(100_000, 100_000, 50_000_000)
-    Traceback (most recent call last):
-    ...
-    ragkit.errors.LoadError: an image of 100000 x 100000 pixels, over the 50000000-pixel limit (RAGKIT_MAX_PIXELS)
-    """
-    if width * height > limit:
-        raise LoadError.of("image_pixels", width=width, height=height, limit=limit)
-
-
 def read_lines(image: Image.Image) -> list[OcrLine]:
     """The text lines the engine finds in ``image``, in no particular order."""
     import numpy as np

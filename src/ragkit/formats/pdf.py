@@ -25,8 +25,8 @@ from typing import Any
 
 from ragkit.errors import LoadError
 from ragkit.formats.base import LoadedFile
-from ragkit.formats.limits import Limits, check_pages
-from ragkit.formats.ocr import OcrOptions, OcrText, check_pixels, ocr_image
+from ragkit.formats.limits import Limits, check_pages, check_pixels
+from ragkit.formats.ocr import OcrOptions, OcrText, ocr_image
 
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 _READABLE = re.compile(r"[\w\u3000-\u9fff\uff00-\uffef]")
