@@ -286,14 +286,9 @@ class LexicalIndex:
         done = 0
         with self.writing():
             self._writer.delete_all_documents()
-            last = 0
-            while True:
-                rows = self._conn.execute(
+            for rows in self._pages(
                     f"SELECT f.rowid, f.tokens, r.source FROM {fts} f JOIN {self._rows} r ON r.rowid = f.rowid "
-                    "WHERE f.rowid > ? ORDER BY f.rowid LIMIT ?", (last, batch)).fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
+                    "WHERE f.rowid > ? ORDER BY f.rowid LIMIT ?", batch):
                 for rowid, body, source in rows:
                     self._writer.add_document(tantivy.Document(rowid=rowid, tokens=body, source=source))
                 self._set_lengths([(r[0], r[1]) for r in rows], total=False)
@@ -322,14 +317,9 @@ class LexicalIndex:
         done = 0
         with self.writing():
             self._writer.delete_all_documents()
-            last = 0
-            while True:
-                rows = self._conn.execute(
+            for rows in self._pages(
                     f"SELECT rowid, text, metadata, key, source FROM {self._rows} WHERE rowid > ? ORDER BY rowid "
-                    "LIMIT ?", (last, batch)).fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
+                    "LIMIT ?", batch):
                 bodies = []
                 for rowid, text, meta, key, source in rows:
                     body = " ".join(self._tokenize(self._indexed_text(text, meta, key)))
@@ -464,16 +454,18 @@ class LexicalIndex:
                 out[key] = np.frombuffer(blob, dtype=np.float32).tolist()
         return out
 
+    def _pages(self, sql: str, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of ``sql`` (parameters: the last rowid seen, the batch size; rowid first) in batches."""
+        last = 0
+        while rows := self._conn.execute(sql, (last, batch)).fetchall():
+            last = rows[-1][0]
+            yield rows
+
     def iter_chunks(self, batch: int = 500) -> Iterator[list[StoredChunk]]:
         """Every stored chunk, in batches (to rebuild a vector index)."""
-        last = 0
-        while True:
-            rows = self._conn.execute(
+        for rows in self._pages(
                 f"SELECT rowid, chunk_id, text, metadata, vector FROM {self._rows} WHERE rowid > ? ORDER BY rowid "
-                "LIMIT ?", (last, batch)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+                "LIMIT ?", batch):
             yield [(cid, text, json.loads(meta), vec) for _, cid, text, meta, vec in rows]
 
     def total_chars(self) -> int:
