@@ -217,7 +217,8 @@ def watch_cmd(ctx: click.Context, folders: tuple[Path, ...], **flags: Any) -> No
     settings = _settings(ctx, **flags)
     lang = _lang(ctx)
     kb = build.open_kb(settings)
-    options = WatchOptions(split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000))
+    options = WatchOptions(split=build.split_options(settings), max_bytes=int(settings.max_file_mb * 1_000_000),
+                           limits=build.limits(settings), ocr=build.ocr_options(settings))
     click.echo(tr("watch_start", lang, folders=" ".join(str(f) for f in folders), kb=kb.name), err=True)
 
     def on_report(report: IngestReport, first: bool) -> None:

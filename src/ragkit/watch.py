@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragkit.errors import LoadError, StoreError
-from ragkit.formats import is_supported
+from ragkit.formats import Limits, OcrOptions, is_supported
 from ragkit.ingest import Failure, FileTask, IngestReport, SplitOptions, delete_source, ingest, ingest_file, recover
 from ragkit.store import KnowledgeBase
 from ragkit.terms import refresh_terms
@@ -51,6 +51,8 @@ class WatchOptions:
 
     split: SplitOptions = SplitOptions()
     max_bytes: int = 50_000_000
+    limits: Limits = Limits()
+    ocr: OcrOptions = OcrOptions()
     write_batch: int = 256
     step_ms: int = 200  # quiet time that ends a burst
     debounce_ms: int = 1600  # longest burst before a sync anyway
@@ -127,7 +129,8 @@ def sync(kb: KnowledgeBase, roots: list[Path], paths: Iterable[str | Path], opti
         for task in tasks.values():
             try:
                 status, written, deleted = ingest_file(kb, task, split=options.split, max_bytes=options.max_bytes,
-                                                       write_batch=options.write_batch)
+                                                       write_batch=options.write_batch, limits=options.limits,
+                                                       ocr=options.ocr)
             except LoadError as exc:
                 report.failed.append(Failure(task.source, exc))
                 continue
@@ -170,7 +173,8 @@ def watch_folders(
         try:
             if not caught_up:  # the watcher is running now: nothing saved from here on is missed
                 report = ingest(kb, roots, split=options.split, max_bytes=options.max_bytes,
-                                write_batch=options.write_batch, prune_missing=True)
+                                write_batch=options.write_batch, prune_missing=True, limits=options.limits,
+                                ocr=options.ocr)
                 caught_up = True
                 kb.embeddings.embed_query("ragkit")  # load the model now, not at the first save
                 on_report(report, True)
