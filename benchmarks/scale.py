@@ -189,7 +189,7 @@ tasks = (item for item in iter_discover(sys.argv[1:]) if isinstance(item, FileTa
 files = chunks = 0
 for done in prepared_files(tasks, lambda source: None, split=SplitOptions(), max_bytes=10**8):
     files += 1
-    chunks += len(done.docs)
+    chunks += sum(1 for _ in done.docs)
 print(json.dumps({"seconds": time.perf_counter() - t0, "chunks": chunks, "files": files,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

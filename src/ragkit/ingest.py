@@ -38,7 +38,7 @@ from langchain_core.indexing import index
 from ragkit.errors import LoadError, RagkitError, StoreError, encodable, one_line, shown
 from ragkit.formats import SUFFIXES, Limits, LoadedFile, OcrOptions, is_supported, load_bytes
 from ragkit.prepare import Prepared, prepare, prepared_files
-from ragkit.splitting import split_text
+from ragkit.splitting import iter_chunks
 from ragkit.store import FileJournal, KnowledgeBase
 from ragkit.terms import refresh_terms
 
@@ -225,14 +225,23 @@ class _SeenSources:
 
 
 def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions) -> list[Document]:
-    """Chunks of one loaded file as Documents with ragkit's metadata."""
-    docs = []
+    """Chunks of one loaded file as Documents with ragkit's metadata (:func:`iter_file_documents`, listed)."""
+    return list(iter_file_documents(loaded, source=source, file_hash=file_hash, split=split))
+
+
+def iter_file_documents(
+    loaded: LoadedFile, *, source: str, file_hash: str, split: SplitOptions,
+) -> Iterator[Document]:
+    """Chunks of one loaded file as Documents with ragkit's metadata, one at a time (the writer embeds and
+    stores them in batches as they come, so a million-row sheet never has all its chunks in memory)."""
+    index = 0
     for page, start, end in _spans(loaded):  # a PDF page is a boundary: citations name one page
-        for chunk in split_text(loaded.text[start:end], chunk_size=split.chunk_size,
-                                chunk_overlap=split.chunk_overlap, markdown=loaded.markdown):
+        text = loaded.text if page is None else loaded.text[start:end]  # one span: no copy of the whole text
+        for chunk in iter_chunks(text, chunk_size=split.chunk_size, chunk_overlap=split.chunk_overlap,
+                                 markdown=loaded.markdown):
             meta: dict[str, str | int] = {
                 "source": source, "file_hash": file_hash, "title": loaded.title, "heading": chunk.heading,
-                "chunk_index": len(docs), "start": start + chunk.start, "end": start + chunk.end,
+                "chunk_index": index, "start": start + chunk.start, "end": start + chunk.end,
             }
             if page is not None:
                 meta["page"] = page
@@ -241,8 +250,8 @@ def file_documents(loaded: LoadedFile, *, source: str, file_hash: str, split: Sp
                 uncertain = loaded.uncertain_in(start + chunk.start, start + chunk.end)
                 if uncertain:  # read with low confidence: a reader may want to check the original
                     meta["ocr_uncertain"] = " | ".join(uncertain)[:300]
-            docs.append(Document(chunk.text, metadata=meta))
-    return docs
+            index += 1
+            yield Document(chunk.text, metadata=meta)
 
 
 def _spans(loaded: LoadedFile) -> list[tuple[int | None, int, int]]:
@@ -330,12 +339,19 @@ def delete_source(kb: KnowledgeBase, source: str) -> int:
     return len(ids)
 
 
-def _counting(docs: list[Document], progress: Progress | None, batch: int) -> Iterator[Document]:
-    """Yield docs, reporting each batch as ``index`` pulls it (it embeds the batch right after)."""
-    for n, doc in enumerate(docs, start=1):
+def _counting(docs: Iterable[Document], progress: Progress | None, batch: int, count: list[int]) -> Iterator[Document]:
+    """Yield docs, counting them into ``count[0]`` and reporting each batch as ``index`` pulls it (it embeds
+    the batch right after)."""
+    pending = 0
+    for doc in docs:
         yield doc
-        if progress and (n % batch == 0 or n == len(docs)):
-            progress(Event("chunks", chunks=batch if n % batch == 0 else n % batch))
+        count[0] += 1
+        pending += 1
+        if progress and pending == batch:
+            progress(Event("chunks", chunks=pending))
+            pending = 0
+    if progress and pending:
+        progress(Event("chunks", chunks=pending))
 
 
 def ingest_file(
@@ -374,11 +390,12 @@ def write_prepared(
         return "unchanged", 0, 0
     store = kb.store(create=True)
     kb.journal.begin(task.source, str(task.path.resolve()), done.file_hash)
+    count = [0]
     result = index(
-        _counting(done.docs, progress, write_batch), kb.records, store, batch_size=write_batch,
+        _counting(done.docs, progress, write_batch, count), kb.records, store, batch_size=write_batch,
         cleanup="incremental", source_id_key="source", key_encoder="sha256",
     )
-    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=done.file_hash, chunks=len(done.docs),
+    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=done.file_hash, chunks=count[0],
                       title=done.title, size=done.size)
     status = "added" if previous is None or previous.hash is None else "updated"
     return status, result["num_added"] + result["num_updated"], result["num_deleted"]

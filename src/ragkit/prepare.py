@@ -4,7 +4,9 @@ store. The writer (:func:`ragkit.ingest.ingest`, one process) embeds and writes 
 Each file is read and hashed by the worker; a file whose hash the journal already holds is reported unchanged
 without being parsed. Parsing (PDF, OCR, Word, HTML) and splitting then run beside the writer's embedding, so
 with ``workers`` processes up to ``workers`` files are prepared while one batch is embedded. At most
-``2 * workers`` files are in flight: memory stays bounded however many files there are.
+``2 * workers`` files are in flight: memory stays bounded however many files there are. With one worker a
+file's chunks are made while the writer stores them (a million-row sheet is never a million-chunk list); a
+worker process sends its file's chunks back as one list.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -41,24 +43,27 @@ if TYPE_CHECKING:
 
 @dataclass
 class Prepared:
-    """One file, ready for the writer: ``status`` is "parsed", "unchanged" or "failed" (then ``error``)."""
+    """One file, ready for the writer: ``status`` is "parsed", "unchanged" or "failed" (then ``error``).
+    ``docs`` is a list, or (prepared in the writer's own process with ``stream``) an iterator that splits as the
+    writer reads it."""
 
     task: FileTask
     status: str
     file_hash: str = ""
     size: int = 0
     title: str = ""
-    docs: list[Document] = field(default_factory=list)
+    docs: list[Document] | Iterator[Document] = field(default_factory=list)
     error: LoadError | None = None
 
 
 def prepare(
     task: FileTask, known_hash: str | None, split: SplitOptions, max_bytes: int,
-    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(),
+    limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(), *, stream: bool = False,
 ) -> Prepared:
     """Read, hash, parse and split one file (``known_hash``: the committed version's, to skip it unchanged;
-    ``limits`` and ``ocr`` as for :func:`ragkit.formats.load_bytes`)."""
-    from ragkit.ingest import _parse, _read, file_documents
+    ``limits`` and ``ocr`` as for :func:`ragkit.formats.load_bytes`). With ``stream``, the chunks are made as
+    ``docs`` is read (memory then holds the file's text and one batch, not every chunk)."""
+    from ragkit.ingest import _parse, _read, iter_file_documents
 
     try:
         data = _read(task, max_bytes)
@@ -66,7 +71,8 @@ def prepare(
         if file_hash == known_hash:
             return Prepared(task, "unchanged", file_hash, len(data))
         loaded = _parse(task.path, data, limits, ocr)
-        docs = file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
+        chunks = iter_file_documents(loaded, source=task.source, file_hash=file_hash, split=split)
+        docs = chunks if stream else list(chunks)
     except LoadError as exc:
         return Prepared(task, "failed", error=exc)
     return Prepared(task, "parsed", file_hash, len(data), loaded.title, docs)
@@ -85,7 +91,7 @@ def prepared_files(
     if workers <= 1:
         for task in tasks:
             options = replace(ocr, progress=pages(task.source)) if pages else ocr
-            yield prepare(task, known(task.source), split, max_bytes, limits, options)
+            yield prepare(task, known(task.source), split, max_bytes, limits, options, stream=True)
         return
     ocr = replace(ocr, progress=None)  # sent to the workers: it must pickle
     # spawn: the writer holds threads (tantivy, Chroma, the embedder) that a fork would copy half-way

@@ -70,3 +70,37 @@ def test_a_worker_that_dies_loses_no_file(corpus_copy, caplog):
     assert [p.task.source for p in out] == [t.source for t in tasks]
     assert all(p.status == "parsed" and p.docs for p in out)
     assert "a worker process ended abruptly" in caplog.text
+
+
+def test_one_worker_streams_a_files_chunks_into_the_writer(tmp_path, monkeypatch):
+    """A big sheet's chunks are embedded batch by batch while it is still being split (#14: bounded memory):
+    at the first embedding call only about one batch exists; the journal counts every chunk."""
+    import sys
+
+    ingest_module = sys.modules["ragkit.ingest"]  # the package exports the function under the same name
+
+    made: list[int] = [0]
+    at_first_embed: list[int] = []
+    real_chunks = ingest_module.iter_chunks
+
+    def counting(*args, **kwargs):
+        for chunk in real_chunks(*args, **kwargs):
+            made[0] += 1
+            yield chunk
+
+    monkeypatch.setattr(ingest_module, "iter_chunks", counting)
+    kb = open_kb(tmp_path / "data")
+    real_embed = kb.embeddings.embed_documents
+
+    def embed(texts):
+        at_first_embed.append(made[0]) if not at_first_embed else None
+        return real_embed(texts)
+
+    monkeypatch.setattr(kb.embeddings, "embed_documents", embed)
+    sheet = tmp_path / "docs" / "库存.csv"
+    sheet.parent.mkdir()
+    sheet.write_text("编号,名称,数量\n" + "".join(f"{n},零件{n},{n % 97}\n" for n in range(6000)), encoding="utf-8")
+    report = ingest(kb, [sheet.parent], write_batch=64)
+    assert report.added == ["库存.csv"] and report.chunks_written == made[0] > 5 * 64
+    assert at_first_embed and at_first_embed[0] <= 64 + 1
+    assert kb.journal.get("库存.csv").chunks == made[0] == kb.lexical.count()
