@@ -30,6 +30,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -339,13 +340,14 @@ def delete_source(kb: KnowledgeBase, source: str) -> int:
     return len(ids)
 
 
-def _counting(docs: Iterable[Document], progress: Progress | None, batch: int, count: list[int]) -> Iterator[Document]:
-    """Yield docs, counting them into ``count[0]`` and reporting each batch as ``index`` pulls it (it embeds
-    the batch right after)."""
+def _counting(docs: Iterable[Document], progress: Progress | None, batch: int,
+              counts: dict[str, int]) -> Iterator[Document]:
+    """Yield docs, counting them per source into ``counts`` and reporting each batch as ``index`` pulls it
+    (it embeds the batch right after)."""
     pending = 0
     for doc in docs:
         yield doc
-        count[0] += 1
+        counts[doc.metadata["source"]] += 1
         pending += 1
         if progress and pending == batch:
             progress(Event("chunks", chunks=pending))
@@ -384,21 +386,46 @@ def write_prepared(
     task = done.task
     if done.error is not None:
         raise done.error
-    previous = kb.journal.get(task.source)
     if done.status == "unchanged":
         kb.journal.touch_path(task.source, str(task.path.resolve()))
         return "unchanged", 0, 0
+    (status,), written, deleted = write_group(kb, [done], write_batch=write_batch, progress=progress)
+    return status, written, deleted
+
+
+def write_group(
+    kb: KnowledgeBase, files: Sequence[Prepared], *, write_batch: int, progress: Progress | None = None,
+) -> tuple[list[str], int, int]:
+    """Embed and write parsed files in one ``index`` run, each under its own journal mark; returns each file's
+    status ("added"/"updated") and the chunks written and deleted in all.
+
+    Small files are written together: a write to Chroma costs about as much for one chunk as for a batch.
+    Every file is marked pending before anything is written and committed after, so a crash leaves each one
+    to :func:`recover` exactly as if it had been written alone."""
     store = kb.store(create=True)
-    kb.journal.begin(task.source, str(task.path.resolve()), done.file_hash)
-    count = [0]
+    previous = [kb.journal.get(done.task.source) for done in files]
+    for done in files:
+        kb.journal.begin(done.task.source, str(done.task.path.resolve()), done.file_hash)
+    counts = {done.task.source: 0 for done in files}
     result = index(
-        _counting(done.docs, progress, write_batch, count), kb.records, store, batch_size=write_batch,
-        cleanup="incremental", source_id_key="source", key_encoder="sha256",
+        _counting(chain.from_iterable(done.docs for done in files), progress, write_batch, counts), kb.records,
+        store, batch_size=write_batch, cleanup="incremental", source_id_key="source", key_encoder="sha256",
     )
-    kb.journal.commit(task.source, path=str(task.path.resolve()), hash=done.file_hash, chunks=count[0],
-                      title=done.title, size=done.size)
-    status = "added" if previous is None or previous.hash is None else "updated"
-    return status, result["num_added"] + result["num_updated"], result["num_deleted"]
+    for done in files:
+        kb.journal.commit(done.task.source, path=str(done.task.path.resolve()), hash=done.file_hash,
+                          chunks=counts[done.task.source], title=done.title, size=done.size)
+    statuses = ["added" if record is None or record.hash is None else "updated" for record in previous]
+    return statuses, result["num_added"] + result["num_updated"], result["num_deleted"]
+
+
+def _small(done: Prepared, limit: int) -> bool:
+    """Whether a parsed file has at most ``limit`` chunks (a stream is read that far; ``docs`` keeps them all)."""
+    if isinstance(done.docs, list):
+        return len(done.docs) <= limit
+    rest = iter(done.docs)
+    head = list(islice(rest, limit + 1))
+    done.docs = head if len(head) <= limit else chain(head, rest)
+    return len(head) <= limit
 
 
 def prune(kb: KnowledgeBase) -> list[tuple[str, int]]:
@@ -432,7 +459,8 @@ def ingest(
     """Ingest files, folders and globs into ``kb``; never raises for a bad input file (see the report).
 
     Chunks are written ``write_batch`` at a time (Chroma's cost per write call is high; the embeddings
-    batch their own model calls).
+    batch their own model calls), and files smaller than that are written together, up to ``write_batch``
+    chunks per write (:func:`write_group`).
 
     Each file either lands whole or not at all (see the module docstring); failures name the file.
     ``limits`` bound what one file may expand to while it is parsed (:mod:`ragkit.formats.limits`).
@@ -451,21 +479,39 @@ def ingest(
         if progress:  # a first pass only counts (files are streamed, never listed)
             progress(Event("start", total=sum(isinstance(item, FileTask) for item in iter_discover(paths))))
         tasks = _tasks(iter_discover(paths), report.failed)
+        group: list[Prepared] = []  # small parsed files waiting to be written together
+
+        def finish(files: Sequence[Prepared], statuses: Sequence[str], written: int, deleted: int) -> None:
+            for done, status in zip(files, statuses, strict=True):
+                getattr(report, status).append(done.task.source)
+                if progress:
+                    progress(Event("file", source=done.task.source, status=status))
+            report.chunks_written += written
+            report.chunks_deleted += deleted
+
+        def flush() -> None:
+            if group:
+                finish(group, *write_group(kb, group, write_batch=write_batch, progress=progress))
+                group.clear()
+
         for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
                                    max_bytes=max_bytes, limits=limits, ocr=ocr, workers=workers,
                                    pages=(lambda source: _pages(progress, source)) if progress else None):
-            task = done.task
+            if done.status == "parsed" and _small(done, write_batch):
+                if sum(len(d.docs) for d in group) + len(done.docs) > write_batch:
+                    flush()
+                group.append(done)
+                continue
+            flush()
             try:
                 status, written, deleted = write_prepared(kb, done, write_batch=write_batch, progress=progress)
             except LoadError as exc:
-                status, written, deleted = "failed", 0, 0
-                report.failed.append(Failure(task.source, exc))
+                report.failed.append(Failure(done.task.source, exc))
+                if progress:
+                    progress(Event("file", source=done.task.source, status="failed"))
             else:
-                getattr(report, status).append(task.source)
-            report.chunks_written += written
-            report.chunks_deleted += deleted
-            if progress:
-                progress(Event("file", source=task.source, status=status))
+                finish([done], [status], written, deleted)
+        flush()
         if prune_missing:
             for source, deleted in prune(kb):
                 report.removed.append(source)

@@ -285,8 +285,9 @@ def test_a_chroma_server_that_drops_mid_ingest_is_named_and_ingest_again_complet
 
     folder = tmp_path / "docs"
     folder.mkdir()
-    for n in range(4):
-        (folder / f"d{n}.md").write_text(f"# 文档 {n}\n\n第 {n} 篇的正文。", encoding="utf-8")
+    for n in range(4):  # each more than one write batch (256 chunks): small files would share one write
+        body = "".join(f"第 {n} 篇的正文，第 {i} 段，讲模型的训练与评测。\n\n" for i in range(6000))
+        (folder / f"d{n}.md").write_text(f"# 文档 {n}\n\n{body}", encoding="utf-8")
     with chroma_server(tmp_path / "chroma") as url:
         proxy = DroppingProxy(int(url.rsplit(":", 1)[1]), drop_after=2)
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ragkit.ingest import ingest
 from tests.conftest import run_ragkit
 from tests.support.kb import ids_everywhere, open_kb
@@ -104,3 +106,35 @@ def test_one_worker_streams_a_files_chunks_into_the_writer(tmp_path, monkeypatch
     assert report.added == ["库存.csv"] and report.chunks_written == made[0] > 5 * 64
     assert at_first_embed and at_first_embed[0] <= 64 + 1
     assert kb.journal.get("库存.csv").chunks == made[0] == kb.lexical.count()
+
+
+def test_small_files_share_writes_and_a_failed_shared_write_loses_nothing(tmp_path, monkeypatch):
+    """Tiny files are embedded and written together (one embedding call per ``write_batch`` chunks, not one per
+    file); when such a shared write fails half-way, every file in it is rolled back and the next ingest
+    writes them all (#15: 7 tiny files/s was one Chroma write per file)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(40):
+        (docs / f"note-{n:02d}.md").write_text(f"# 笔记 {n}\n\n第 {n} 条：LoRA 微调记录 {n}。\n", encoding="utf-8")
+    kb = open_kb(tmp_path / "data")
+    calls: list[int] = []
+    real_embed = kb.embeddings.embed_documents
+
+    def failing_second_call(texts):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise RuntimeError("embedding server went away")
+        return real_embed(texts)
+
+    monkeypatch.setattr(kb.embeddings, "embed_documents", failing_second_call)
+    with pytest.raises(RuntimeError):
+        ingest(kb, [docs], write_batch=16)
+    assert calls == [16, 16]  # 16 one-chunk files per write
+    monkeypatch.setattr(kb.embeddings, "embed_documents", real_embed)
+    kb2 = open_kb(tmp_path / "data")
+    report = ingest(kb2, [docs], write_batch=16)
+    assert report.recovered == 16  # the files of the failed write were pending; the first 16 were committed
+    assert len(report.added) == 24 and len(report.unchanged) == 16
+    vectors, lexical, records = ids_everywhere(kb2)
+    assert len(vectors) == len(lexical) == len(records) == 40
+    assert all(r.pending is None and r.chunks == 1 for r in kb2.journal.all())
