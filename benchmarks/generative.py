@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -124,7 +125,8 @@ def main() -> None:
     body = (
         f"`ragkit eval` on {'the first ' + str(args.sample) + ' questions of each kind and language of ' if args.sample else ''}"
         f"`benchmarks/dev.jsonl` ({n} questions asked), default embedder and retrieval, temperature 0; with the "
-        "generative model a follow-up is rewritten by it. Latency in ms (median), first token and whole chain.\n\n"
+        "generative model a follow-up is rewritten by it. Latency in ms (median), first token and whole chain; "
+        f"load average at the end {os.getloadavg()[0]:.1f} on the machine's {os.cpu_count()} cores.\n\n"
         + table(["LLM", "questions", "n", "accuracy", "abstained (unanswerable)", "answered (answerable)",
                  "citation precision", "first token ms", "total ms"], rows)
         + "\n\nWhy the small model's answers fail (question ids; one question may have several reasons):\n\n"

