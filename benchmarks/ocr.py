@@ -219,7 +219,8 @@ def peak_memory(pages, n_pages: int, work: Path) -> tuple[float, float]:
     path.write_bytes(image_pdf([draw(lines, 150, False, seed=i) for i, lines in enumerate(chosen)], 150))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = ragkit("ingest", str(path), data_dir=work / "big-data", RAGKIT_OCR_DPI="150")
+    done = ragkit("ingest", str(path), data_dir=work / "big-data", RAGKIT_OCR_DPI="150",
+                  RAGKIT_OCR_TIMEOUT="86400")  # measuring memory: the per-file time bound must not end it
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
