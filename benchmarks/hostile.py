@@ -24,37 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, table, write_section  # noqa: E402
 
-PARAGRAPH = b"<w:p><w:r><w:t>aaaaaaaa</w:t></w:r></w:p>"
-CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                 b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-                 b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
-                 b'"/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
-                 b'document.main+xml"/></Types>')
-RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-        b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-
+sys.path.insert(0, str(ROOT))
+from tests.support.files import docx_bomb  # noqa: E402
 
 def make_bomb(path: Path, repetitions: int = 10_000_000) -> Path:
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-            b'wordprocessingml/2006/main"><w:body>')
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("_rels/.rels", RELS)
-        with archive.open("word/document.xml", "w") as member:
-            member.write(head)
-            block = PARAGRAPH * 100_000
-            for _ in range(repetitions // 100_000):
-                member.write(block)
-            member.write(b"</w:body></w:document>")
-    return path
+    return docx_bomb(path, repetitions)
 
 
 def make_big(path: Path, mb: float) -> Path:

@@ -16,29 +16,7 @@ from ragkit.cli import cli
 from ragkit.formats import Limits, load_bytes
 from ragkit.ingest import ingest
 from ragkit.workspace import ingest_uploads, upload_folder
-from tests.support.files import make_docx, make_pdf
-
-PARAGRAPH = b"<w:p><w:r><w:t>aaaaaaaa</w:t></w:r></w:p>"
-CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                 b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-                 b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
-                 b'"/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
-                 b'document.main+xml"/></Types>')
-RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-        b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-
-
-def docx_bomb(path: Path, repetitions: int) -> Path:
-    """The issue's reproduction: a .docx whose word/document.xml is ``repetitions`` paragraphs (deflate 9)."""
-    body = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-            b'wordprocessingml/2006/main"><w:body>' + PARAGRAPH * repetitions + b"</w:body></w:document>")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("_rels/.rels", RELS)
-        archive.writestr("word/document.xml", body)
-    return path
-
+from tests.support.files import docx_bomb, make_docx, make_pdf
 
 @pytest.fixture
 def ragkit(data_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 PARAGRAPHS = [
@@ -61,3 +62,32 @@ HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>测试文档</
 <ul><li>列表项一</li><li>列表项二</li></ul>
 </body></html>
 """
+
+
+_PARAGRAPH = b"<w:p><w:r><w:t>aaaaaaaa</w:t></w:r></w:p>"
+_CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+                  b'2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+                  b'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override '
+                  b'PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                  b'wordprocessingml.document.main+xml"/></Types>')
+_RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+         b'2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+         b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+
+
+def docx_bomb(path: Path, repetitions: int) -> Path:
+    """Issue #11's reproduction: a .docx whose word/document.xml is ``repetitions`` identical paragraphs
+    (deflate level 9; 10,000,000 of them are 400 MB of XML in about 1 MB), written in blocks."""
+    head = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+            b'wordprocessingml/2006/main"><w:body>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _RELS)
+        with archive.open("word/document.xml", "w") as member:
+            member.write(head)
+            blocks, rest = divmod(repetitions, 100_000)
+            for _ in range(blocks):
+                member.write(_PARAGRAPH * 100_000)
+            member.write(_PARAGRAPH * rest)
+            member.write(b"</w:body></w:document>")
+    return path
