@@ -123,7 +123,10 @@ def hybrid(args: argparse.Namespace) -> None:
             url = stack.enter_context(chroma_server(args.data / "chroma-server")) if args.chroma == "server" else None
         settings = Settings(data_dir=args.data, embedder=args.embedder, chroma_url=url)
         kb = ragkit_build.open_kb(settings)
-        ingest(kb, [ROOT / "corpora" / "llm"], split=ragkit_build.split_options(settings))
+        t0 = time.perf_counter()
+        report = ingest(kb, [ROOT / "corpora" / "llm"], split=ragkit_build.split_options(settings))
+        print(f"corpora/llm into {kb.lexical.count():,} chunks: {report.summary()} (opening and recovery "
+              f"included: {time.perf_counter() - t0:.1f} s)", flush=True)
         store = kb.store()
         dim = len(kb.embeddings.embed_query("ragkit"))
         tokens = PreTokenized()
