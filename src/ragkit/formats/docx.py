@@ -32,7 +32,7 @@ def load_docx(path: Path, data: bytes) -> LoadedFile:
     from unstructured.partition.docx import partition_docx
 
     try:
-        elements = partition_docx(file=io.BytesIO(data))
+        elements = partition_docx(file=io.BytesIO(data), languages=[""])  # no language detection (unused)
     except (KeyError, ValueError, zipfile.BadZipFile, OSError) as exc:
         raise LoadError.of("bad_docx", detail=f"{type(exc).__name__}: {exc}") from exc
     has_title = any(getattr(e.metadata, "style_name", None) == "Title" for e in elements)

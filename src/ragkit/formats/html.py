@@ -149,7 +149,7 @@ def load_html(path: Path, data: bytes) -> LoadedFile:
         offline_unstructured()
         from unstructured.partition.html import partition_html
 
-        elements = partition_html(text=text)
+        elements = partition_html(text=text, languages=[""])  # no language detection: ragkit does not use it
 
         def level(element: Any) -> int | None:  # partition_html makes Titles only from <h1>-<h6>
             return (element.metadata.category_depth or 0) + 1 if element.category == "Title" else None
