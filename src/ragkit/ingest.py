@@ -480,6 +480,7 @@ def ingest(
             progress(Event("start", total=sum(isinstance(item, FileTask) for item in iter_discover(paths))))
         tasks = _tasks(iter_discover(paths), report.failed)
         group: list[Prepared] = []  # small parsed files waiting to be written together
+        grouped = [0]  # their chunks
 
         def finish(files: Sequence[Prepared], statuses: Sequence[str], written: int, deleted: int) -> None:
             for done, status in zip(files, statuses, strict=True):
@@ -493,14 +494,16 @@ def ingest(
             if group:
                 finish(group, *write_group(kb, group, write_batch=write_batch, progress=progress))
                 group.clear()
+                grouped[0] = 0
 
         for done in prepared_files(tasks, lambda source: _known_hash(kb, source), split=split,
                                    max_bytes=max_bytes, limits=limits, ocr=ocr, workers=workers,
                                    pages=(lambda source: _pages(progress, source)) if progress else None):
             if done.status == "parsed" and _small(done, write_batch):
-                if sum(len(d.docs) for d in group) + len(done.docs) > write_batch:
+                if grouped[0] + len(done.docs) > write_batch:
                     flush()
                 group.append(done)
+                grouped[0] += len(done.docs)
                 continue
             flush()
             try:
