@@ -7,6 +7,8 @@ how many steps it takes, and what goes wrong.
 LLM `gguf:` Qwen2.5-Coder-0.5B-Instruct Q4_K_M (tests/support/models.py), temperature 0, `agent_max_steps` 4, on
 the single and unanswerable questions of `benchmarks/dev.jsonl` (`--sample N`: the first N of each kind and
 language). Correct: every answer keyword in the answer (an unanswerable question: the answer abstains).
+When the agent's run gives no answer (step limit, a tool call or a pasted tool result as the answer, nothing), the
+RAG chain answers after a notice: the table counts those runs and why, and what the agent answered by itself.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from _common import DEV, ROOT, table, write_section  # noqa: E402
 from ragkit import build  # noqa: E402
 from ragkit.config import Settings  # noqa: E402
 from ragkit.evaluation import load_questions, normalize  # noqa: E402
+from ragkit.prompts import NO_AGENT_ANSWER  # noqa: E402
 from ragkit.ingest import ingest  # noqa: E402
 
 
@@ -61,7 +64,9 @@ def main() -> None:
             calls = [s for s in steps if s.kind == "call"]
             correct = bool(result.get("abstained")) if q.kind == "unanswerable" else all(
                 normalize(k) in normalize(answer) for k in q.answer_keywords)
-            records.append({"id": q.id, "kind": q.kind, "lang": q.lang, "correct": correct,
+            notice = result.get("notice", "")
+            why = next((k for k, v in NO_AGENT_ANSWER.items() if notice in v.values()), "")
+            records.append({"id": q.id, "kind": q.kind, "lang": q.lang, "correct": correct, "fallback": why,
                             "calls": len(calls), "searched": any(s.tool == "search_knowledge_base" for s in calls),
                             "tool_errors": sum(1 for s in steps if s.kind == "result" and s.error),
                             "stopped": bool(result.get("stopped")), "json_answer": answer.lstrip().startswith(("{", "```", "<tool_call>")),
@@ -75,14 +80,20 @@ def main() -> None:
                      sum(r["searched"] for r in items) / len(items),
                      f"{statistics.mean(r['calls'] for r in items):.1f}", sum(r["tool_errors"] for r in items),
                      sum(r["stopped"] for r in items), sum(r["json_answer"] for r in items),
+                     sum(bool(r["fallback"]) for r in items),
+                     sum(r["correct"] and not r["fallback"] for r in items) / len(items),
                      f"{statistics.median(r['seconds'] for r in items):.0f}"])
-    lines = [f"- {r['id']} {r['question']} -> calls {r['args']} -> {r['answer']!r}" for r in records]
+    lines = [f"- {r['id']} {r['question']} -> calls {r['args']} -> "
+             f"{'(RAG chain: ' + r['fallback'] + ') ' if r['fallback'] else ''}{r['answer']!r}" for r in records]
+    reasons = {k: sum(r["fallback"] == k for r in records) for k in NO_AGENT_ANSWER}
     body = (
         f"Agent with `gguf:` Qwen2.5-Coder-0.5B-Instruct, temperature 0, agent_max_steps 4, "
         f"{'first ' + str(args.sample) + ' questions of each kind and language of ' if args.sample else ''}"
         "`benchmarks/dev.jsonl` (single and unanswerable).\n\n"
         + table(["questions", "n", "correct", "searched the knowledge base", "tool calls per question",
-                 "tool errors", "stopped by the step limit", "final answer is a raw tool call", "median s"], rows)
+                 "tool errors", "stopped by the step limit", "final answer is a raw tool call",
+                 "answered by the RAG chain instead", "correct by the agent itself", "median s"], rows)
+        + "\n\nRAG chain answered instead, why: " + ", ".join(f"{k} {v}" for k, v in reasons.items())
         + "\n\nEvery run (the first two calls' arguments, the answer):\n" + "\n".join(lines)
     )
     print(body)

@@ -4,13 +4,17 @@
 happens, then ``{"answer": "..."}`` and the final fields (``citations`` in the RAG chain's format, mapped
 through the thread's passage numbers; ``stopped`` when the step limit ended the run). Conversation state is
 kept by a LangGraph SQLite checkpointer in the data directory, keyed by thread (session) id. A tool's
-failure goes back to the model as an error tool message. An LLM that cannot call tools (the extractive
-default) gets a notice saying which settings enable one, and the RAG chain answers instead.
+failure goes back to the model as an error tool message. A model call that only repeats tool calls already
+made in the turn is asked again without tools, to answer from what was found. When the run gives no answer
+(the step limit, a tool call or a copied tool result written as the answer, nothing) or the LLM cannot call
+tools (the extractive default), a ``notice`` says why and the RAG chain answers instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.utils import AddableDict
 
 from ragkit.chains import Conversation, question_input, cite, is_abstention
-from ragkit.prompts import NEEDS_TOOLS, UNFINISHED_CALL, agent_system, lang_of
+from ragkit.prompts import ANSWER_NOW, NEEDS_TOOLS, NO_AGENT_ANSWER, agent_system, lang_of
 from ragkit.store import KnowledgeBase
 from ragkit.tools import PassageLedger, knowledge_base_tools
 
@@ -110,7 +114,7 @@ class Agent(Runnable[Any, dict[str, Any]]):
         return create_agent(
             self.llm, tools, system_prompt=agent_system(lang),
             checkpointer=checkpointer if checkpointer is not None else self._checkpointer(),
-            middleware=[ToolErrorMiddleware(on_error=_tool_error), search_first(),
+            middleware=[ToolErrorMiddleware(on_error=_tool_error), search_first(), answer_on_repeat(lang),
                         ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end")],
         )
 
@@ -129,17 +133,16 @@ class Agent(Runnable[Any, dict[str, Any]]):
 
     def _finish(self, question: str, thread_id: str, final: str, taken: list[Step], remember: bool
                 ) -> list[AddableDict]:
-        stopped = LIMIT_NOTE in final
         docs = PassageLedger(self.kb.conn, thread_id).documents()
         abstained = is_abstention(final)
-        citations = [] if abstained or stopped else cite(final, docs)
+        citations = [] if abstained else cite(final, docs)
         if remember:  # the turn also goes to the conversation list (the checkpointer is the agent's own memory)
             self.fallback.conversations.history(thread_id, kb=self.kb.name).add_messages([
                 HumanMessage(question), AIMessage(final, additional_kwargs={
-                    "citations": [asdict(c) for c in citations], "agent": True, "stopped": stopped,
+                    "citations": [asdict(c) for c in citations], "agent": True,
                     "steps": [asdict(step) for step in taken]})])
         return [AddableDict(answer=final), AddableDict(
-            question=question, abstained=abstained, stopped=stopped, rewritten_query=None,
+            question=question, abstained=abstained, stopped=False, rewritten_query=None,
             citations=citations, docs=docs, extractive=False)]
 
     def _fallback_input(self, value: Any, question: str, thread_id: str, remember: bool) -> dict[str, Any]:
@@ -165,8 +168,9 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
-            if looks_like_a_call(final):  # no answer: the knowledge-base Q&A gives one
-                yield AddableDict(notice=UNFINISHED_CALL[lang])
+            reason = no_answer(final, taken)
+            if reason:  # the knowledge-base Q&A answers instead
+                yield AddableDict(notice=NO_AGENT_ANSWER[reason][lang], stopped=reason == "limit")
                 yield from self.fallback.stream(self._fallback_input(value, question, thread_id, remember), config)
                 continue
             yield from self._finish(question, thread_id, final, taken, remember)
@@ -192,8 +196,9 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
-            if looks_like_a_call(final):
-                yield AddableDict(notice=UNFINISHED_CALL[lang])
+            reason = no_answer(final, taken)
+            if reason:
+                yield AddableDict(notice=NO_AGENT_ANSWER[reason][lang], stopped=reason == "limit")
                 async for chunk in self.fallback.astream(self._fallback_input(value, question, thread_id, remember),
                                                          config):
                     yield chunk
@@ -249,11 +254,95 @@ def search_first() -> Any:
     return SearchFirst()
 
 
+def answer_on_repeat(lang: str) -> Any:
+    """Agent middleware: a model call that only repeats tool calls already made in this turn (same tool, same
+    arguments: small local models loop on them until the step limit) is made once more without tools, with
+    :data:`~ragkit.prompts.ANSWER_NOW` in the system prompt, so the model answers from what the tools returned.
+    Tool calls in that reply are dropped (its text is the answer, or no answer)."""
+    from langchain.agents.middleware import AgentMiddleware, ModelResponse
+
+    def final_request(request: Any, response: Any) -> Any:
+        if not only_repeats(request.messages, _messages(response)):
+            return None
+        note = ANSWER_NOW[lang]
+        system = f"{request.system_prompt}\n\n{note}" if request.system_prompt else note
+        settings = {k: v for k, v in request.model_settings.items() if k != "parallel_tool_calls"}
+        return request.override(tools=[], tool_choice=None, system_message=SystemMessage(system),
+                                model_settings=settings)
+
+    def without_calls(response: Any) -> Any:
+        return ModelResponse(result=[m.model_copy(update={"tool_calls": [], "invalid_tool_calls": []})
+                                     if isinstance(m, AIMessage) else m for m in _messages(response)])
+
+    class AnswerOnRepeat(AgentMiddleware):
+        def wrap_model_call(self, request: Any, handler: Any) -> Any:
+            response = handler(request)
+            final = final_request(request, response)
+            return response if final is None else without_calls(handler(final))
+
+        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+            response = await handler(request)
+            final = final_request(request, response)
+            return response if final is None else without_calls(await handler(final))
+
+    return AnswerOnRepeat()
+
+
+def _messages(response: Any) -> list[BaseMessage]:
+    return [response] if isinstance(response, AIMessage) else list(response.result)
+
+
+def _call_key(call: Any) -> tuple[str, str]:
+    args = {k: v for k, v in (call.get("args") or {}).items() if v is not None}
+    return call.get("name", ""), json.dumps(args, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def only_repeats(messages: list[BaseMessage], reply: list[BaseMessage]) -> bool:
+    """Whether ``reply`` calls tools, and only with calls already made since the last human message.
+
+    >>> call = {"name": "search_knowledge_base", "args": {"query": "GPT-4", "source": None}, "id": "1"}
+    >>> turn = [HumanMessage("GPT-4?"), AIMessage("", tool_calls=[call]), ToolMessage("[1] ...", tool_call_id="1")]
+    >>> only_repeats(turn, [AIMessage("", tool_calls=[{**call, "args": {"query": "GPT-4"}, "id": "2"}])])
+    True
+    >>> only_repeats(turn, [AIMessage("", tool_calls=[{**call, "args": {"query": "GPT-4 参数"}, "id": "2"}])])
+    False
+    """
+    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1) + 1
+    made = {_call_key(c) for m in messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
+    calls = [c for m in reply if isinstance(m, AIMessage) for c in m.tool_calls]
+    return bool(calls) and all(_call_key(c) in made for c in calls)
+
+
 def looks_like_a_call(text: str) -> bool:
     """Whether a final answer is a tool call the model wrote instead of an answer (often cut off)."""
     stripped = text.strip()
     return stripped.startswith(("{", "[{", "```json", "<tool_call>")) and (
         '"name"' in stripped or "'name'" in stripped or "<tool_call>" in stripped)
+
+
+_PASSAGE_HEAD = re.compile(r"^\[\d+\] \(.+\)$", re.MULTILINE)
+
+
+def copies_a_result(text: str, steps: list[Step]) -> bool:
+    """Whether an answer repeats a passage heading line of a tool result (``[3] (source › heading)``): the
+    model pasted what a tool returned instead of answering."""
+    heads = {m.group(0) for s in steps if s.kind == "result" for m in _PASSAGE_HEAD.finditer(s.content)}
+    return any(line.strip() in heads for line in text.splitlines())
+
+
+def no_answer(final: str, steps: list[Step]) -> str | None:
+    """Why a run's last message is no answer (a key of :data:`~ragkit.prompts.NO_AGENT_ANSWER`), or None.
+
+    >>> no_answer("通义千问由阿里巴巴研发 [1]。", []), no_answer("  ", []), no_answer('{"name": "search_kno', [])
+    (None, 'empty', 'call')
+    """
+    if LIMIT_NOTE in final:
+        return "limit"
+    if not final.strip():
+        return "empty"
+    if looks_like_a_call(final):
+        return "call"
+    return "copy" if copies_a_result(final, steps) else None
 
 
 def _updates(update: dict[str, Any]) -> Iterator[tuple[list[Step], str | None]]:

@@ -80,9 +80,22 @@ NEEDS_TOOLS = {
 }
 
 
-UNFINISHED_CALL = {
-    "zh": "模型写出的是一个工具调用而不是回答，下面由知识库问答回答：",
-    "en": "The model wrote a tool call instead of an answer; the knowledge-base Q&A answers instead:",
+NO_AGENT_ANSWER = {  # why the agent's run gave no answer; the RAG chain answers after the notice
+    "call": {"zh": "模型写出的是一个工具调用而不是回答，下面由知识库问答回答：",
+             "en": "The model wrote a tool call instead of an answer; the knowledge-base Q&A answers instead:"},
+    "copy": {"zh": "模型照抄了工具返回的资料而没有回答，下面由知识库问答回答：",
+             "en": "The model copied a tool result instead of answering; the knowledge-base Q&A answers instead:"},
+    "limit": {"zh": "智能体达到步数上限仍没有回答，下面由知识库问答回答：",
+              "en": "The agent reached its step limit without an answer; the knowledge-base Q&A answers instead:"},
+    "empty": {"zh": "模型没有给出回答，下面由知识库问答回答：",
+              "en": "The model gave no answer; the knowledge-base Q&A answers instead:"},
+}
+ANSWER_NOW = {  # added to the agent's system prompt when the model only repeats tool calls it already made
+    "zh": "不要再调用工具：同样的查询已经做过了。现在只根据上面工具返回的资料回答问题，并在用到资料的句子后加上编号，"
+          "例如 [1]；如果资料中没有答案，只回答：" + NOT_FOUND["zh"],
+    "en": "Do not call any more tools: the same search was already made. Answer the question now, only from the "
+          "tool results above, adding the passage numbers after the sentences that use them, e.g. [1]; if they do "
+          "not contain the answer, reply only: " + NOT_FOUND["en"],
 }
 
 

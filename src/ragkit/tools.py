@@ -170,6 +170,9 @@ class NoArgs(BaseModel):
 
 def search_tool(retriever: BaseRetriever, ledger: PassageLedger) -> BaseTool:
     def search_knowledge_base(query: str, k: int = 5, source: str | None = None) -> str:
+        if " ".join(query.split()) == SearchArgs.model_fields["query"].description:  # small models copy it
+            raise ToolException("query holds the argument's description: put the words to look for there, "
+                                "e.g. the names and terms of the question")
         docs = retriever.invoke(query, k=k, sources=[source] if source else None)
         if not docs:
             return "No passages found." if source is None else f"No passages found in {source}."

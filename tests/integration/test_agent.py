@@ -13,7 +13,8 @@ from ragkit.cli import cli
 from ragkit.config import Settings
 from ragkit.ingest import ingest
 from ragkit.providers.fake import ScriptedToolChatModel
-from ragkit.tools import calculate
+from ragkit.prompts import ANSWER_NOW, NO_AGENT_ANSWER
+from ragkit.tools import PassageLedger, SearchArgs, calculate, knowledge_base_tools
 from tests.conftest import CORPUS
 
 
@@ -81,12 +82,63 @@ def test_a_tool_error_goes_back_to_the_model_which_recovers(setup):
     assert tool_messages[0].status == "error"
 
 
-def test_the_step_limit_ends_the_run(setup):
+def test_the_step_limit_ends_the_run_and_the_rag_chain_answers(setup):
     settings, kb = setup
-    model = ScriptedToolChatModel(messages=[call("current_date", n) for n in range(10)])
-    result = run(build.agent(settings, kb, model=model), "一直调用工具", "limit")
-    assert result["stopped"] and result["citations"] == []
-    assert len(model.prompts) == settings.agent_max_steps
+    model = ScriptedToolChatModel(messages=[*(call("calculator", n, expression=f"{n} + 1") for n in range(4)),
+                                            AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "limit")
+    assert result["stopped"] and result["notice"] == NO_AGENT_ANSWER["limit"]["zh"]
+    assert len([s for s in result["steps"] if s.kind == "call"]) == settings.agent_max_steps
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。"  # the RAG chain's call (the fifth)
+    assert len(model.prompts) == settings.agent_max_steps + 1 and result["citations"]
+
+
+def test_a_repeated_call_is_not_run_again_the_model_answers_from_what_was_found(setup):
+    settings, kb = setup
+    search = {"query": "LangChain 作者", "k": 3}
+    model = ScriptedToolChatModel(messages=[
+        call("search_knowledge_base", 1, **search), call("search_knowledge_base", 2, **search, source=None),
+        AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "repeat")
+    assert [s.kind for s in result["steps"]] == ["call", "result"]  # the repeated call never ran
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and "notice" not in result
+    assert not result["stopped"] and result["citations"][0].n == 1
+    assert model.offered[1] and model.offered[2] == []  # asked again without tools...
+    assert model.prompts[2][0].text.endswith(ANSWER_NOW["zh"])  # ...to answer now
+    assert [type(m).__name__ for m in model.prompts[2][1:]] == ["HumanMessage", "AIMessage", "ToolMessage"]
+
+
+def test_a_model_that_keeps_calling_gets_the_rag_chains_answer(setup):
+    settings, kb = setup
+    again = call("search_knowledge_base", 1, query="LangChain 作者")
+    model = ScriptedToolChatModel(messages=[again, again, again, AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "keeps-calling")
+    assert result["notice"] == NO_AGENT_ANSWER["empty"]["zh"] and not result["stopped"]
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and result["citations"]
+
+
+def test_an_answer_that_pastes_a_tool_result_is_no_answer(setup):
+    settings, kb = setup
+    tools = {t.name: t for t in knowledge_base_tools(kb, build.make_retriever(settings, kb),
+                                                     PassageLedger(kb.conn, "probe"))}
+    pasted = tools["search_knowledge_base"].invoke({"query": "LangChain 作者", "k": 2})
+    assert pasted.startswith("[1] (")
+    model = ScriptedToolChatModel(messages=[call("search_knowledge_base", 1, query="LangChain 作者", k=2),
+                                            AIMessage(pasted), AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "Who wrote LangChain?", "pasted")
+    assert result["notice"] == NO_AGENT_ANSWER["copy"]["en"]
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。"
+    own = run(build.agent(settings, kb, model=ScriptedToolChatModel(messages=[
+        call("search_knowledge_base", 1, query="LangChain 作者", k=2),
+        AIMessage(pasted.split("\n", 1)[1][:40] + " [1]")])), "Who wrote LangChain?", "quoted")
+    assert "notice" not in own and own["citations"]  # quoting a passage's text with its marker is an answer
+
+
+def test_a_query_that_is_the_arguments_description_is_refused(setup):
+    settings, kb = setup
+    search = knowledge_base_tools(kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "desc"))[0]
+    message = search.invoke({"query": SearchArgs.model_fields["query"].description})
+    assert "put the words to look for there" in message
 
 
 def test_memory_across_turns_of_one_thread(setup):

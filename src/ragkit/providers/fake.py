@@ -81,7 +81,7 @@ def chat_model(model: str, options: ProviderOptions, *, embeddings: Embeddings |
 
 class ScriptedToolChatModel(BaseChatModel):
     """Plays back ``messages`` (AIMessages, with or without tool calls) in turn, for agent tests. It accepts
-    any tools; every prompt it got is kept in ``prompts``.
+    any tools; every prompt it got is kept in ``prompts``, the names of the tools offered with it in ``offered``.
 
     >>> from langchain_core.messages import AIMessage
     >>> llm = ScriptedToolChatModel(messages=[AIMessage("", tool_calls=[{"name": "current_date", "args": {}, "id": "1"}])])
@@ -92,6 +92,7 @@ class ScriptedToolChatModel(BaseChatModel):
     model: str = "fake-tools"
     messages: list[AIMessage] = Field(default_factory=list)
     prompts: list[list[BaseMessage]] = Field(default_factory=list, exclude=True)
+    offered: list[list[str]] = Field(default_factory=list, exclude=True)
 
     @property
     def _llm_type(self) -> str:
@@ -105,6 +106,7 @@ class ScriptedToolChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
         self.prompts.append(list(messages))
+        self.offered.append([t["function"]["name"] for t in kwargs.get("tools") or []])
         step = len(self.prompts) - 1
         reply = self.messages[step] if step < len(self.messages) else self.messages[-1]
         return ChatResult(generations=[ChatGeneration(message=reply.model_copy(update={"id": None}))])
