@@ -78,13 +78,30 @@ def prepare(
     return Prepared(task, "parsed", file_hash, len(data), loaded.title, docs)
 
 
+def _unchanged(task: FileTask, known_hash: str | None, max_bytes: int) -> Prepared | None:
+    """The file as "unchanged" when its bytes still hash to ``known_hash`` (read here, in the writer: no worker
+    is needed, or started, for it); None when it must be prepared (a read error is reported by that)."""
+    from ragkit.ingest import _read
+
+    if known_hash is None:
+        return None
+    try:
+        data = _read(task, max_bytes)
+    except LoadError:
+        return None
+    file_hash = hashlib.sha256(data).hexdigest()
+    return Prepared(task, "unchanged", file_hash, len(data)) if file_hash == known_hash else None
+
+
 def prepared_files(
     tasks: Iterable[FileTask], known: Callable[[str], str | None], *, split: SplitOptions, max_bytes: int,
     limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(), workers: int = 1,
     pages: Callable[[str], Callable[[int, int], None]] | None = None,
 ) -> Iterator[Prepared]:
     """:func:`prepare` for each task, in order; in ``workers`` processes when more than one (``known(source)``
-    gives the committed hash of a source, asked just before its file is handed out).
+    gives the committed hash of a source, asked just before its file is handed out). With workers, a stored
+    file is hashed here first, and only a changed or new one goes to a worker: re-ingesting an unchanged
+    folder starts no process.
 
     ``pages(source)``, when given, is the OCR page callback for that file; it is used with one worker only
     (a callable cannot cross to another process, so workers get ``ocr`` without any)."""
@@ -96,11 +113,13 @@ def prepared_files(
     ocr = replace(ocr, progress=None)  # sent to the workers: it must pickle
     # spawn: the writer holds threads (tantivy, Chroma, the embedder) that a fork would copy half-way
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        window: deque[tuple[FileTask, str | None, Future[Prepared] | None]] = deque()
+        window: deque[tuple[FileTask, str | None, Future[Prepared] | Prepared | None]] = deque()
         broken = False
 
-        def result(task: FileTask, known_hash: str | None, future: Future[Prepared] | None) -> Prepared:
+        def result(task: FileTask, known_hash: str | None, future: Future[Prepared] | Prepared | None) -> Prepared:
             nonlocal broken
+            if isinstance(future, Prepared):
+                return future
             if future is not None and not broken:
                 try:
                     return future.result()
@@ -111,8 +130,8 @@ def prepared_files(
 
         for task in tasks:
             known_hash = known(task.source)
-            future = None
-            if not broken:
+            future: Future[Prepared] | Prepared | None = _unchanged(task, known_hash, max_bytes)
+            if future is None and not broken:
                 try:
                     future = pool.submit(prepare, task, known_hash, split, max_bytes, limits, ocr)
                 except BrokenProcessPool:

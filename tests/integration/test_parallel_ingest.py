@@ -36,6 +36,28 @@ def test_two_workers_write_the_same_store_as_one(tmp_path, corpus_copy):
     assert _contents(one) == _contents(two)
 
 
+def test_an_unchanged_file_is_hashed_in_the_writer_and_never_sent_to_a_worker(tmp_path, corpus_copy, monkeypatch):
+    import ragkit.prepare
+
+    sent: list[str] = []
+
+    class Counting(ragkit.prepare.ProcessPoolExecutor):
+        def submit(self, fn, task, *args, **kwargs):
+            sent.append(task.source)
+            return super().submit(fn, task, *args, **kwargs)
+
+    monkeypatch.setattr(ragkit.prepare, "ProcessPoolExecutor", Counting)
+    kb = open_kb(tmp_path / "kb")
+    assert len(ingest(kb, [corpus_copy], workers=2).added) == 5 and len(sent) == 5
+    sent.clear()
+    again = ingest(kb, [corpus_copy], workers=2)
+    assert len(again.unchanged) == 5 and again.chunks_written == 0 and sent == []  # no worker process started
+    changed = sorted(corpus_copy.iterdir())[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n新增的一段。\n", encoding="utf-8")
+    third = ingest(kb, [corpus_copy], workers=2)
+    assert third.updated == [changed.name] and sent == [changed.name] and len(third.unchanged) == 4
+
+
 def test_workers_flag(tmp_path, corpus_copy):
     data = tmp_path / "data"
     env = {"RAGKIT_DATA_DIR": str(data), "RAGKIT_EMBEDDER": "fake:32", "RAGKIT_LANG": "en"}
