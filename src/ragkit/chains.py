@@ -178,6 +178,37 @@ def is_abstention(answer: str) -> bool:
     return any(phrase.lower().rstrip("。.") in text for phrase in NOT_FOUND.values())
 
 
+_YES_NO = re.compile(r"吗[？?]?\s*$|是否|是不是|有没有|能不能|可不可以|^\s*(is|are|was|were|do|does|did|can|could|has|have|"
+                     r"had|will|would|should)\b", re.IGNORECASE)
+
+
+def _pairs(text: str) -> set[str]:
+    """Character pairs of a text without citation markers, spaces and punctuation, lower-cased."""
+    text = re.sub(r"[\W_]+", "", _MARKER.sub("", text)).lower()
+    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
+def says_nothing(answer: str, question: str) -> bool:
+    """Whether an answer adds nothing to the question: only citation markers and punctuation, or the question
+    restated (every character pair of it is the question's, and it repeats most of the question; not for a
+    yes/no question, which a restatement answers).
+
+    >>> says_nothing("[1] [2][3]", "讯飞星火 V3.5 是什么时候发布的？")
+    True
+    >>> says_nothing("ChatGLM 在多大显存的条件下可以进行微调。[1]", "ChatGLM 在多大显存的条件下可以进行微调？")
+    True
+    >>> says_nothing("GPT-4。[1]", "GPT-3 和 GPT-4 哪个更大？"), says_nothing("只要 7G 显存 [1]", "ChatGLM 需要多大显存？")
+    (False, False)
+    >>> says_nothing("ChatGLM 是清华开发的。", "ChatGLM 是清华开发的吗？")
+    False
+    """
+    own = _pairs(answer)
+    if not own:
+        return True
+    asked = _pairs(question)
+    return own <= asked and len(own) >= 0.6 * len(asked) and not _YES_NO.search(question.strip())
+
+
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
@@ -221,7 +252,8 @@ FALLBACK_SCORE = 1.3  # an extractive answer this sure replaces a generative abs
 
 class _Answering:
     """One answer being streamed. A generative answer's opening is held back until it is known to be neither
-    an abstention (which an extractive answer may replace when the passages clearly hold one) nor written in the
+    an abstention nor an answer that says nothing (citation markers only, the question restated; an extractive
+    answer may replace either when the passages clearly hold one, else the chain abstains) nor written in the
     other language (asked once more, with a reminder); then it streams as it comes. At the end, citations come
     from the ``[n]`` markers, or, for a generative answer without them, from matching its sentences to the
     passages."""
@@ -231,6 +263,7 @@ class _Answering:
         self.state, self.messages, self.generative, self.fallback = state, messages, generative, fallback
         self.start, self.parts, self.held, self.first_token = time.perf_counter(), [], "", None
         self.open, self.reminded, self.extractive = not generative, False, not generative
+        self.asked = _pairs(state["question"]) | _pairs(state["query"])
 
     def _emit(self, text: str) -> list[AddableDict]:
         if not text:
@@ -244,6 +277,8 @@ class _Answering:
             return self._emit(piece)
         self.held += piece
         opening = self.held.strip()
+        if _pairs(opening) <= self.asked:
+            return []  # nothing new yet: may say nothing
         if any(phrase.startswith(opening) or opening.startswith(phrase.rstrip("。.")) for phrase in NOT_FOUND.values()):
             return []  # may be an abstention: decided at the end
         cjk = len(re.findall(r"[\u3400-\u9fff]", opening))
@@ -261,10 +296,12 @@ class _Answering:
     def close(self) -> list[AddableDict]:
         out: list[AddableDict] = []
         held, self.held = self.held, ""
-        if held and is_abstention(held) and (replacement := self._extractive()):
+        empty = bool(held) and not is_abstention(held) and any(
+            says_nothing(held, self.state[key]) for key in ("question", "query"))
+        if held and (empty or is_abstention(held)) and (replacement := self._extractive()):
             self.extractive = True
             out += self._emit(replacement)
-        else:
+        elif not empty:
             out += self._emit(held)
         if not self.parts:
             out += self._emit(NOT_FOUND[self.state["lang"]])

@@ -99,6 +99,29 @@ def test_an_answer_in_the_other_language_is_asked_again_with_a_reminder(kb):
     assert human_prompts(model)[-1].endswith("请只用中文回答。") and len(model.prompts) == 2
 
 
+@pytest.mark.parametrize("reply", ["[1] [2][3]", "ChatGLM 在多大显存的条件下可以进行微调。[1]"])
+def test_an_answer_that_says_nothing_is_no_answer(kb, reply):
+    """Markers only, or the question restated: the sure extractive answer replaces it, else the chain abstains."""
+    settings, knowledge = kb
+    retriever = build.make_retriever(settings, knowledge)
+    result = rag_chain(retriever, ScriptedChatModel(responses=[reply])).invoke(
+        "ChatGLM 在多大显存的条件下可以进行微调？")
+    assert reply not in result["answer"] and "7G" in result["answer"] and result["extractive"]
+    restated = "ChatGLM 的作者喜欢什么颜色。" if reply.startswith("ChatGLM") else reply
+    unsure = rag_chain(retriever, ScriptedChatModel(responses=[restated])).invoke("ChatGLM 的作者喜欢什么颜色？")
+    assert unsure["answer"] == NOT_FOUND["zh"] and unsure["abstained"] and unsure["citations"] == []
+
+
+def test_a_restating_opening_is_held_then_streams_once_it_says_something(kb):
+    settings, knowledge = kb
+    answer = "ChatGLM 在 7G 显存的条件下可以进行微调。[1]"
+    chain = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=[answer]))
+    pieces = [c["answer"] for c in chain.stream("ChatGLM 在多大显存的条件下可以进行微调？") if "answer" in c]
+    assert "".join(pieces) == answer and pieces[0].startswith("ChatGLM 在 7") and len(pieces) > 3
+    yes = rag_chain(build.make_retriever(settings, knowledge), ScriptedChatModel(responses=["ChatGLM 能在 7G 显存下微调。"]))
+    assert yes.invoke("ChatGLM 能在 7G 显存下微调吗？")["answer"] == "ChatGLM 能在 7G 显存下微调。"  # a yes/no answer
+
+
 def test_citations_are_recovered_when_a_model_writes_no_markers(kb):
     settings, knowledge = kb
     model = ScriptedChatModel(responses=["ChatGLM 能够在 7G 显存的条件下进行微调。"])
