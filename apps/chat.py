@@ -22,7 +22,7 @@ from ragkit.errors import RagkitError, localized, one_line
 from ragkit.errors import shown as shown_name
 from ragkit.i18n import tr
 from ragkit.ingest import Event, IngestReport
-from ragkit.prompts import NEEDS_TOOLS
+from ragkit.prompts import NEEDS_TOOLS, agent_notice
 from ragkit.providers import RERANK_PROVIDERS, explain_failure
 from ragkit.workspace import Workspace, provider_states
 
@@ -133,6 +133,8 @@ def show_history(ws: Workspace, session: str) -> None:
                     render_step(step, pending)
             st.markdown(message.text)
             if message.type == "ai":
+                if message.additional_kwargs.get("notice"):  # the agent handed the question to the RAG chain
+                    st.info(agent_notice(message.additional_kwargs["notice"], lang()))
                 if message.additional_kwargs.get("stopped"):
                     st.warning(t("ui_stopped"))
                 render_answer_meta(message.additional_kwargs)
@@ -177,6 +179,8 @@ def answer(ws: Workspace, question: str, session: str, mode: str) -> bool:
             st.error(t("ui_error", detail=localized(shown, lang()) if isinstance(shown, RagkitError)
                        else one_line(shown)))
             return False
+        if result.get("notice") and mode == "agent" and ws.agent_ready:
+            st.info(agent_notice(result["notice"], lang()))
         if result.get("stopped"):
             st.warning(t("ui_stopped"))
         render_answer_meta({**result, "citations": [asdict(c) for c in result.get("citations", [])]})

@@ -28,7 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.utils import AddableDict
 
-from ragkit.chains import Conversation, question_input, cite, is_abstention
+from ragkit.chains import Conversation, cite, is_abstention, question_input, says_nothing
 from ragkit.prompts import ANSWER_NOW, NEEDS_TOOLS, NO_AGENT_ANSWER, agent_system, lang_of
 from ragkit.store import KnowledgeBase
 from ragkit.tools import PassageLedger, knowledge_base_tools
@@ -145,10 +145,12 @@ class Agent(Runnable[Any, dict[str, Any]]):
             question=question, abstained=abstained, stopped=False, rewritten_query=None,
             citations=citations, docs=docs, extractive=False)]
 
-    def _fallback_input(self, value: Any, question: str, thread_id: str, remember: bool) -> dict[str, Any]:
+    def _fallback_input(self, value: Any, question: str, thread_id: str, remember: bool,
+                        note: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The RAG chain's input; ``note`` (the notice, the steps taken) is stored with its remembered answer."""
         inputs = question_input(value, runnable="Agent")
         return {**{k: v for k, v in inputs.items() if k != "session_id"}, "question": question,
-                **({"session_id": thread_id} if remember else {})}
+                **({"session_id": thread_id, "note": note or {}} if remember else {})}
 
     def _run(self, values: Iterator[Any], config: RunnableConfig) -> Iterator[AddableDict]:
         for value in values:
@@ -168,10 +170,12 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
-            reason = no_answer(final, taken)
+            reason = no_answer(final, taken, question)
             if reason:  # the knowledge-base Q&A answers instead
-                yield AddableDict(notice=NO_AGENT_ANSWER[reason][lang], stopped=reason == "limit")
-                yield from self.fallback.stream(self._fallback_input(value, question, thread_id, remember), config)
+                note = handed_over(NO_AGENT_ANSWER[reason][lang], reason, taken)
+                yield AddableDict(notice=note["notice"], stopped=note["stopped"])
+                yield from self.fallback.stream(self._fallback_input(value, question, thread_id, remember, note),
+                                                config)
                 continue
             yield from self._finish(question, thread_id, final, taken, remember)
 
@@ -196,11 +200,12 @@ class Agent(Runnable[Any, dict[str, Any]]):
                         yield AddableDict(steps=steps)
                     elif text is not None:
                         final = text
-            reason = no_answer(final, taken)
+            reason = no_answer(final, taken, question)
             if reason:
-                yield AddableDict(notice=NO_AGENT_ANSWER[reason][lang], stopped=reason == "limit")
-                async for chunk in self.fallback.astream(self._fallback_input(value, question, thread_id, remember),
-                                                         config):
+                note = handed_over(NO_AGENT_ANSWER[reason][lang], reason, taken)
+                yield AddableDict(notice=note["notice"], stopped=note["stopped"])
+                async for chunk in self.fallback.astream(
+                        self._fallback_input(value, question, thread_id, remember, note), config):
                     yield chunk
                 continue
             for chunk in await asyncio.to_thread(self._finish, question, thread_id, final, taken, remember):
@@ -228,6 +233,11 @@ class Agent(Runnable[Any, dict[str, Any]]):
         async for chunk in self.astream(input, config, **kwargs):
             result = result + chunk
         return result
+
+
+def handed_over(notice: str, reason: str, taken: list[Step]) -> dict[str, Any]:
+    """What the conversation list keeps with an answer the RAG chain gave for the agent."""
+    return {"notice": notice, "stopped": reason == "limit", "agent": True, "steps": [asdict(s) for s in taken]}
 
 
 def search_first() -> Any:
@@ -330,15 +340,16 @@ def copies_a_result(text: str, steps: list[Step]) -> bool:
     return any(line.strip() in heads for line in text.splitlines())
 
 
-def no_answer(final: str, steps: list[Step]) -> str | None:
+def no_answer(final: str, steps: list[Step], question: str = "") -> str | None:
     """Why a run's last message is no answer (a key of :data:`~ragkit.prompts.NO_AGENT_ANSWER`), or None.
+    Says nothing (``"empty"``): blank, citation markers only, or the question restated.
 
-    >>> no_answer("通义千问由阿里巴巴研发 [1]。", []), no_answer("  ", []), no_answer('{"name": "search_kno', [])
+    >>> no_answer("通义千问由阿里巴巴研发 [1]。", []), no_answer(" [1]", []), no_answer('{"name": "search_kno', [])
     (None, 'empty', 'call')
     """
     if LIMIT_NOTE in final:
         return "limit"
-    if not final.strip():
+    if says_nothing(final, question):
         return "empty"
     if looks_like_a_call(final):
         return "call"

@@ -522,7 +522,8 @@ class Conversation(Runnable[Any, dict[str, Any]]):
     stored afterwards, so the question is sent exactly once); the session id may instead come the LangChain way,
     ``config={"configurable": {"session_id": ...}}``. ``{"question": str, "history": [messages]}`` answers
     with the given history and stores nothing (a stateless client); a plain string is a one-off question.
-    ``max_turns`` and ``max_chars`` bound the history sent to the model. Output: the chain's dict.
+    An optional ``"note"`` dict is stored with the remembered answer (the agent's notice when it hands a
+    question over). ``max_turns`` and ``max_chars`` bound the history sent to the model. Output: the chain's dict.
 
     >>> import sqlite3
     >>> from ragkit.memory import Conversations
@@ -550,6 +551,7 @@ class Conversation(Runnable[Any, dict[str, Any]]):
     def _prepare(self, value: Any, config: RunnableConfig | None) -> tuple[dict[str, Any], str | None]:
         """The chain's input (with history) and the session to store the turn in (None: store nothing)."""
         inputs = dict(question_input(value, runnable="Conversation"))
+        inputs.pop("note", None)
         session = inputs.pop("session_id", None) or (config or {}).get("configurable", {}).get("session_id")
         if session is not None and not isinstance(session, str):
             raise TypeError(f"Conversation: session_id must be a string, got {type(session).__name__}")
@@ -558,14 +560,16 @@ class Conversation(Runnable[Any, dict[str, Any]]):
             inputs["history"] = recent(messages, max_turns=self.max_turns, max_chars=self.max_chars)
         return inputs, session
 
-    def _remember(self, session: str | None, question: str, result: AddableDict) -> None:
+    def _remember(self, session: str | None, value: Any, result: AddableDict) -> None:
         if not session or "answer" not in result:
             return
+        inputs = question_input(value, runnable="Conversation")
+        question, note = inputs["question"], dict(inputs.get("note") or {})
         self.conversations.history(session, kb=self.kb).add_messages([HumanMessage(question), AIMessage(
             result["answer"], additional_kwargs={
                 "citations": [asdict(c) for c in result.get("citations") or []],
                 "rewritten_query": result.get("rewritten_query"), "abstained": result.get("abstained", False),
-                "extractive": result.get("extractive", False),
+                "extractive": result.get("extractive", False), **note,
             })])
 
     def _run(self, values: Iterator[Any], config: RunnableConfig) -> Iterator[AddableDict]:
@@ -575,7 +579,7 @@ class Conversation(Runnable[Any, dict[str, Any]]):
             for chunk in self.chain.stream(inputs, config):
                 result = result + chunk
                 yield chunk
-            self._remember(session, inputs["question"], result)
+            self._remember(session, value, result)
 
     async def _arun(self, values: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[AddableDict]:
         async for value in values:
@@ -584,7 +588,7 @@ class Conversation(Runnable[Any, dict[str, Any]]):
             async for chunk in self.chain.astream(inputs, config):
                 result = result + chunk
                 yield chunk
-            await asyncio.to_thread(self._remember, session, inputs["question"], result)
+            await asyncio.to_thread(self._remember, session, value, result)
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[AddableDict]:
         """Answer pieces (``{"answer": ...}``), then the other fields once; the turn is stored at the end."""

@@ -26,7 +26,7 @@ from ragkit.errors import ConfigError, RagkitError, StoreError, localized, named
 from ragkit.i18n import tr
 from ragkit.output import answer_json, search_json
 from ragkit.ingest import Event, IngestReport, delete_source, ingest
-from ragkit.prompts import NEEDS_TOOLS, NO_AGENT_ANSWER
+from ragkit.prompts import agent_notice
 from ragkit.providers import CHAT_PROVIDERS, EMBEDDING_PROVIDERS, RERANK_PROVIDERS, explain_failure, is_generative, is_installed
 from ragkit.store import Counts
 
@@ -504,8 +504,7 @@ def agent_cmd(ctx: click.Context, question: str, session: str | None, as_json: b
             if as_json:
                 continue
             if "notice" in chunk:  # in the interface's language
-                notices = next(n for n in (NEEDS_TOOLS, *NO_AGENT_ANSWER.values()) if chunk["notice"] in n.values())
-                click.echo(notices["en" if lang == "en" else "zh"], err=True)
+                click.echo(agent_notice(chunk["notice"], "en" if lang == "en" else "zh"), err=True)
             for step in chunk.get("steps", []):
                 if step.kind == "call":
                     args = ", ".join(f"{k}={v!r}" for k, v in step.args.items())

@@ -90,6 +90,18 @@ NO_AGENT_ANSWER = {  # why the agent's run gave no answer; the RAG chain answers
     "empty": {"zh": "模型没有给出回答，下面由知识库问答回答：",
               "en": "The model gave no answer; the knowledge-base Q&A answers instead:"},
 }
+
+
+def agent_notice(notice: str, lang: str) -> str:
+    """An agent's notice (written in the question's language) in the interface's language ``lang``.
+
+    >>> agent_notice(NO_AGENT_ANSWER["limit"]["zh"], "en")[:36]
+    'The agent reached its step limit wit'
+    """
+    return next((texts[lang] for texts in (NEEDS_TOOLS, *NO_AGENT_ANSWER.values()) if notice in texts.values()),
+                notice)
+
+
 ANSWER_NOW = {  # added to the agent's system prompt when the model only repeats tool calls it already made
     "zh": "不要再调用工具：同样的查询已经做过了。现在只根据上面工具返回的资料回答问题，并在用到资料的句子后加上编号，"
           "例如 [1]；如果资料中没有答案，只回答：" + NOT_FOUND["zh"],

@@ -168,15 +168,24 @@ class NoArgs(BaseModel):
     pass
 
 
-def search_tool(retriever: BaseRetriever, ledger: PassageLedger) -> BaseTool:
+def search_tool(retriever: BaseRetriever, ledger: PassageLedger, sources: Callable[[], set[str]] | None = None
+                ) -> BaseTool:
+    """The search tool. ``sources()`` gives the documents' names: a ``source`` that names none of them (small
+    models put the question's subject or "null" there) does not filter; the result says so first."""
+
     def search_knowledge_base(query: str, k: int = 5, source: str | None = None) -> str:
         if " ".join(query.split()) == SearchArgs.model_fields["query"].description:  # small models copy it
             raise ToolException("query holds the argument's description: put the words to look for there, "
                                 "e.g. the names and terms of the question")
+        note = ""
+        if source is not None and sources is not None and source not in sources():
+            if source.strip().lower() not in ("", "null", "none"):
+                note = f"No document is named {source!r} (list_documents shows the names): searched all of them.\n\n"
+            source = None
         docs = retriever.invoke(query, k=k, sources=[source] if source else None)
         if not docs:
-            return "No passages found." if source is None else f"No passages found in {source}."
-        return ledger.format(docs)
+            return note + ("No passages found." if source is None else f"No passages found in {source}.")
+        return note + ledger.format(docs)
 
     return StructuredTool.from_function(
         search_knowledge_base, name="search_knowledge_base", args_schema=SearchArgs, handle_tool_error=True,
@@ -256,5 +265,8 @@ def date_tool(today: Callable[[], dt.date] = dt.date.today) -> BaseTool:
 
 def knowledge_base_tools(kb: KnowledgeBase, retriever: BaseRetriever, ledger: PassageLedger) -> list[BaseTool]:
     """All five tools, bound to a knowledge base and a thread's passage numbers."""
-    return [search_tool(retriever, ledger), list_tool(kb), section_tool(kb, ledger), calculator_tool(), date_tool()]
+    def sources() -> set[str]:
+        return {r.source for r in FileJournal(kb.conn, kb=kb.name).all() if r.hash is not None}
+
+    return [search_tool(retriever, ledger, sources), list_tool(kb), section_tool(kb, ledger), calculator_tool(), date_tool()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ragkit.prompts import NO_AGENT_ANSWER
 from tests.conftest import ROOT
 from tests.support.files import make_docx
 
@@ -160,6 +161,31 @@ def test_agent_mode_shows_each_tool_call_and_result(app):
         assert "[1] (" in steps[0].code[0].value
         assert "Harrison Chase [1]" in texts(app)
         assert any(e.label.startswith("[1]") for e in app.expander)
+    finally:
+        server.stop()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_agent_mode_says_when_the_rag_chain_answered_for_the_agent(app):
+    from tests.support.fake_api import FakeAPI
+
+    def reply(body):
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return last["content"]  # pastes the search result as its answer
+        return ('TOOL:search_knowledge_base:{"query": "LangChain 作者", "k": 2}' if body.get("tools")
+                else "LangChain 的作者是 Harrison Chase [1]。")
+
+    server = FakeAPI().start()
+    server.reply_with = reply
+    try:
+        app.session_state["overrides"].update(llm="openai:test-model", openai_base_url=server.base_url + "/v1")
+        app.radio[0].set_value("智能体（工具调用）").run()
+        app.chat_input[0].set_value("LangChain 的作者是谁？").run()
+        assert not app.exception, app.exception
+        assert NO_AGENT_ANSWER["copy"]["zh"] in [i.value for i in app.info]  # kept with the answer in the history
+        assert "LangChain 的作者是 Harrison Chase [1]。" in texts(app)
+        assert any(e.label.startswith("🔧") and "search_knowledge_base" in e.label for e in app.expander)
     finally:
         server.stop()
 

@@ -91,6 +91,9 @@ def test_the_step_limit_ends_the_run_and_the_rag_chain_answers(setup):
     assert len([s for s in result["steps"] if s.kind == "call"]) == settings.agent_max_steps
     assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。"  # the RAG chain's call (the fifth)
     assert len(model.prompts) == settings.agent_max_steps + 1 and result["citations"]
+    remembered = build.conversations(kb).history("limit", kb=kb.name).messages[-1].additional_kwargs
+    assert remembered["notice"] == NO_AGENT_ANSWER["limit"]["zh"] and remembered["stopped"]
+    assert [s["tool"] for s in remembered["steps"] if s["kind"] == "call"] == ["calculator"] * 4
 
 
 def test_a_repeated_call_is_not_run_again_the_model_answers_from_what_was_found(setup):
@@ -132,6 +135,26 @@ def test_an_answer_that_pastes_a_tool_result_is_no_answer(setup):
         call("search_knowledge_base", 1, query="LangChain 作者", k=2),
         AIMessage(pasted.split("\n", 1)[1][:40] + " [1]")])), "Who wrote LangChain?", "quoted")
     assert "notice" not in own and own["citations"]  # quoting a passage's text with its marker is an answer
+
+
+def test_a_source_that_names_no_document_does_not_filter_the_search(setup):
+    settings, kb = setup
+    search = knowledge_base_tools(kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "sources"))[0]
+    unfiltered = search.invoke({"query": "LangChain 作者", "k": 2})
+    assert search.invoke({"query": "LangChain 作者", "k": 2, "source": "null"}) == unfiltered
+    named = search.invoke({"query": "LangChain 作者", "k": 2, "source": "LangChain"})
+    assert named.startswith("No document is named 'LangChain'") and "[1] (" in named
+    source = kb.journal.all()[0].source
+    only = search.invoke({"query": "LangChain 作者", "k": 3, "source": source})
+    assert only.startswith("[") and all(f"({source} ›" in line for line in only.splitlines() if line.startswith("["))
+
+
+def test_an_answer_of_markers_only_is_no_answer(setup):
+    settings, kb = setup
+    model = ScriptedToolChatModel(messages=[call("search_knowledge_base", 1, query="LangChain 作者"), AIMessage("[1]"),
+                                            AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "markers-only")
+    assert result["notice"] == NO_AGENT_ANSWER["empty"]["zh"] and "Harrison Chase" in result["answer"]
 
 
 def test_a_query_that_is_the_arguments_description_is_refused(setup):
