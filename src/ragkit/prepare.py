@@ -25,10 +25,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import sys
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -93,6 +96,23 @@ def _unchanged(task: FileTask, known_hash: str | None, max_bytes: int) -> Prepar
     return Prepared(task, "unchanged", file_hash, len(data)) if file_hash == known_hash else None
 
 
+@contextmanager
+def _no_main_script() -> Iterator[None]:
+    """While worker processes start, the parent's ``__main__`` is an empty module, so a spawned child does not
+    run the parent's script again: under ``streamlit run`` (or after ``streamlit.testing`` ran a page in this
+    process) ``__main__`` is the app page, and each worker would execute it, print Streamlit warnings and may
+    die. The workers only run :func:`prepare`, which they import by name."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = main
+
+
 def prepared_files(
     tasks: Iterable[FileTask], known: Callable[[str], str | None], *, split: SplitOptions, max_bytes: int,
     limits: Limits = Limits(), ocr: OcrOptions = OcrOptions(), workers: int = 1,
@@ -133,7 +153,8 @@ def prepared_files(
             future: Future[Prepared] | Prepared | None = _unchanged(task, known_hash, max_bytes)
             if future is None and not broken:
                 try:
-                    future = pool.submit(prepare, task, known_hash, split, max_bytes, limits, ocr)
+                    with _no_main_script():  # a process may start here (they start as work arrives)
+                        future = pool.submit(prepare, task, known_hash, split, max_bytes, limits, ocr)
                 except BrokenProcessPool:
                     broken = True
                     logging.getLogger("ragkit").warning(_BROKEN)

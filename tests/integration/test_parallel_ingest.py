@@ -58,6 +58,24 @@ def test_an_unchanged_file_is_hashed_in_the_writer_and_never_sent_to_a_worker(tm
     assert third.updated == [changed.name] and sent == [changed.name] and len(third.unchanged) == 4
 
 
+def test_workers_do_not_run_the_parents_script(tmp_path, corpus_copy, monkeypatch):
+    """Under ``streamlit run`` the parent's ``__main__`` is the app page (a script with no ``__main__`` guard);
+    a spawned worker must not run it again (it did: each worker printed Streamlit warnings and one died)."""
+    import sys
+    import types
+
+    ran = tmp_path / "ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(ran)!r}, 'a').write('x')\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    report = ingest(open_kb(tmp_path / "kb"), [corpus_copy], workers=2)
+    assert len(report.added) == 5 and not report.failed
+    assert not ran.exists()
+    assert sys.modules["__main__"] is main
+
+
 def test_workers_flag(tmp_path, corpus_copy):
     data = tmp_path / "data"
     env = {"RAGKIT_DATA_DIR": str(data), "RAGKIT_EMBEDDER": "fake:32", "RAGKIT_LANG": "en"}
