@@ -4,8 +4,9 @@
 happens, then ``{"answer": "..."}`` and the final fields (``citations`` in the RAG chain's format, mapped
 through the thread's passage numbers; ``stopped`` when the step limit ended the run). Conversation state is
 kept by a LangGraph SQLite checkpointer in the data directory, keyed by thread (session) id. A tool's
-failure goes back to the model as an error tool message. A model call that only repeats tool calls already
-made in the turn is asked again without tools, to answer from what was found. When the run gives no answer
+failure goes back to the model as an error tool message. A search whose query is blank or the argument's
+description (small models copy it) searches the turn's question. A model call that only repeats tool calls
+already made in the turn is asked again without tools, to answer from what was found. When the run gives no answer
 (the step limit, a tool call or a copied tool result written as the answer, nothing) or the LLM cannot call
 tools (the extractive default), a ``notice`` says why and the RAG chain answers instead.
 """
@@ -31,7 +32,7 @@ from langchain_core.runnables.utils import AddableDict
 from ragkit.chains import Conversation, cite, is_abstention, question_input, says_nothing
 from ragkit.prompts import ANSWER_NOW, NEEDS_TOOLS, NO_AGENT_ANSWER, agent_system, lang_of
 from ragkit.store import KnowledgeBase
-from ragkit.tools import PassageLedger, knowledge_base_tools
+from ragkit.tools import PassageLedger, SearchArgs, knowledge_base_tools
 
 LIMIT_NOTE = "Model call limits exceeded"
 
@@ -115,6 +116,7 @@ class Agent(Runnable[Any, dict[str, Any]]):
             self.llm, tools, system_prompt=agent_system(lang),
             checkpointer=checkpointer if checkpointer is not None else self._checkpointer(),
             middleware=[ToolErrorMiddleware(on_error=_tool_error), search_first(), answer_on_repeat(lang),
+                        query_from_question(),
                         ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end")],
         )
 
@@ -296,6 +298,49 @@ def answer_on_repeat(lang: str) -> Any:
             return response if final is None else without_calls(await handler(final))
 
     return AnswerOnRepeat()
+
+
+def query_from_question() -> Any:
+    """Agent middleware: a search call whose query is blank or the argument's own description (small local
+    models copy it from the schema, often on the forced first call) searches the turn's question instead, so
+    the model gets passages rather than an error it cannot act on. Placed inside :func:`answer_on_repeat`, which
+    then sees the calls as they will run."""
+    from langchain.agents.middleware import AgentMiddleware, ModelResponse
+
+    def fixed(request: Any, response: Any) -> Any:
+        turn = [m for m in request.messages if isinstance(m, HumanMessage)]
+        messages = _messages(response)
+        if not turn or not any(_placeholder_query(c) for m in messages if isinstance(m, AIMessage)
+                               for c in m.tool_calls):
+            return response
+        question = turn[-1].text
+        out = [m.model_copy(update={"tool_calls": [
+            {**c, "args": {**c["args"], "query": question}} if _placeholder_query(c) else c for c in m.tool_calls]})
+            if isinstance(m, AIMessage) else m for m in messages]
+        return ModelResponse(result=out, structured_response=getattr(response, "structured_response", None))
+
+    class QueryFromQuestion(AgentMiddleware):
+        def wrap_model_call(self, request: Any, handler: Any) -> Any:
+            return fixed(request, handler(request))
+
+        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+            return fixed(request, await handler(request))
+
+    return QueryFromQuestion()
+
+
+def _placeholder_query(call: Any) -> bool:
+    """Whether a search call's query says nothing: blank, or the description of the query argument.
+
+    >>> _placeholder_query({"name": "search_knowledge_base", "args": {"query": SearchArgs.model_fields["query"].description}})
+    True
+    >>> _placeholder_query({"name": "search_knowledge_base", "args": {"query": "ChatGLM 显存"}})
+    False
+    """
+    if call.get("name") != "search_knowledge_base":
+        return False
+    query = " ".join(str((call.get("args") or {}).get("query") or "").split())
+    return not query or query == SearchArgs.model_fields["query"].description
 
 
 def _messages(response: Any) -> list[BaseMessage]:

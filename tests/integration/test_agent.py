@@ -164,6 +164,20 @@ def test_a_query_that_is_the_arguments_description_is_refused(setup):
     assert "put the words to look for there" in message
 
 
+def test_a_search_with_the_description_as_its_query_searches_the_question(setup):
+    settings, kb = setup
+    placeholder = SearchArgs.model_fields["query"].description
+    model = ScriptedToolChatModel(messages=[call("search_knowledge_base", 1, query=placeholder, k=3),
+                                            call("search_knowledge_base", 2, query=" ", k=3),
+                                            AIMessage("LangChain 的作者是 Harrison Chase [1]。")])
+    result = run(build.agent(settings, kb, model=model), "LangChain 的作者是谁？", "placeholder")
+    calls = [s for s in result["steps"] if s.kind == "call"]
+    results = [s for s in result["steps"] if s.kind == "result"]
+    assert [c.args["query"] for c in calls] == ["LangChain 的作者是谁？"]  # the blank repeat never ran
+    assert not results[0].error and results[0].content.startswith("[1] (") and "Harrison Chase" in results[0].content
+    assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and "notice" not in result
+
+
 def test_memory_across_turns_of_one_thread(setup):
     settings, kb = setup
     model = ScriptedToolChatModel(messages=[
