@@ -9,6 +9,7 @@ the single and unanswerable questions of `benchmarks/dev.jsonl` (`--sample N`: t
 language). Correct: every answer keyword in the answer (an unanswerable question: the answer abstains).
 When the agent's run gives no answer (step limit, a tool call or a pasted tool result as the answer, nothing), the
 RAG chain answers after a notice: the table counts those runs and why, and what the agent answered by itself.
+A question whose run fails (a provider error, as `ragkit agent` would print it in one line) is counted, not fatal.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from _common import DEV, ROOT, table, write_section  # noqa: E402
 
 from ragkit import build  # noqa: E402
 from ragkit.config import Settings  # noqa: E402
+from ragkit.errors import RagkitError  # noqa: E402
 from ragkit.evaluation import load_questions, normalize  # noqa: E402
 from ragkit.prompts import NO_AGENT_ANSWER  # noqa: E402
 from ragkit.ingest import ingest  # noqa: E402
@@ -58,7 +60,10 @@ def main() -> None:
         agent = build.agent(settings, kb)
         for q in questions:
             start = time.perf_counter()
-            result = agent.invoke({"question": q.question, "session_id": f"bench-{q.id}"})
+            try:
+                result = agent.invoke({"question": q.question, "session_id": f"bench-{q.id}"})
+            except RagkitError as exc:  # what a user would read in one line; counted, the run goes on
+                result = {"answer": f"ERROR {exc}", "error": True}
             steps = result.get("steps") or []
             answer = result.get("answer", "")
             calls = [s for s in steps if s.kind == "call"]
@@ -69,7 +74,7 @@ def main() -> None:
             records.append({"id": q.id, "kind": q.kind, "lang": q.lang, "correct": correct, "fallback": why,
                             "calls": len(calls), "searched": any(s.tool == "search_knowledge_base" for s in calls),
                             "tool_errors": sum(1 for s in steps if s.kind == "result" and s.error),
-                            "stopped": bool(result.get("stopped")), "json_answer": answer.lstrip().startswith(("{", "```", "<tool_call>")),
+                            "error": bool(result.get("error")), "stopped": bool(result.get("stopped")), "json_answer": answer.lstrip().startswith(("{", "```", "<tool_call>")),
                             "seconds": time.perf_counter() - start, "answer": answer[:100], "question": q.question,
                             "args": [dict(s.args) for s in calls[:2]]})
     groups = sorted({(r["kind"], r["lang"]) for r in records})
@@ -82,6 +87,7 @@ def main() -> None:
                      sum(r["stopped"] for r in items), sum(r["json_answer"] for r in items),
                      sum(bool(r["fallback"]) for r in items),
                      sum(r["correct"] and not r["fallback"] for r in items) / len(items),
+                     sum(r["error"] for r in items),
                      f"{statistics.median(r['seconds'] for r in items):.0f}"])
     lines = [f"- {r['id']} {r['question']} -> calls {r['args']} -> "
              f"{'(RAG chain: ' + r['fallback'] + ') ' if r['fallback'] else ''}{r['answer']!r}" for r in records]
@@ -92,7 +98,8 @@ def main() -> None:
         "`benchmarks/dev.jsonl` (single and unanswerable).\n\n"
         + table(["questions", "n", "correct", "searched the knowledge base", "tool calls per question",
                  "tool errors", "stopped by the step limit", "final answer is a raw tool call",
-                 "answered by the RAG chain instead", "correct by the agent itself", "median s"], rows)
+                 "answered by the RAG chain instead", "correct by the agent itself", "failed with an error",
+                 "median s"], rows)
         + "\n\nRAG chain answered instead, why: " + ", ".join(f"{k} {v}" for k, v in reasons.items())
         + "\n\nEvery run (the first two calls' arguments, the answer):\n" + "\n".join(lines)
     )

@@ -65,6 +65,10 @@ def _tool_error(exc: Exception, request: Any) -> str:
 class Agent(Runnable[Any, dict[str, Any]]):
     """A tool-using agent over one knowledge base, with memory per thread: a LangChain Runnable.
 
+    ``context_tokens`` bounds each prompt sent to the model (default: the input budget the model's ``profile``
+    declares, e.g. a ``gguf:`` model's context size less its answer; none for a model that declares none): see
+    :func:`fit_context`.
+
     Input like :class:`~ragkit.chains.Conversation`: ``{"question": str, "session_id": str}`` (or the session
     in ``config["configurable"]["session_id"]``), ``{"question", "history"}`` for a stateless client, or a plain
     question string (a one-off thread). ``stream``/``astream`` yield ``{"steps": [Step]}`` as tools are called,
@@ -74,9 +78,10 @@ class Agent(Runnable[Any, dict[str, Any]]):
     name = "agent"
 
     def __init__(self, kb: KnowledgeBase, retriever: BaseRetriever, llm: BaseChatModel, *, checkpoints: Path,
-                 fallback: Conversation, max_steps: int = 8) -> None:
+                 fallback: Conversation, max_steps: int = 8, context_tokens: int | None = None) -> None:
         self.kb, self.retriever, self.llm, self.fallback = kb, retriever, llm, fallback
         self.max_steps = max_steps
+        self.context_tokens = context_tokens or input_budget(llm)
         self._checkpoints = checkpoints
         self._saver: Any = None
         self._asaver: Any = None
@@ -116,7 +121,7 @@ class Agent(Runnable[Any, dict[str, Any]]):
             self.llm, tools, system_prompt=agent_system(lang),
             checkpointer=checkpointer if checkpointer is not None else self._checkpointer(),
             middleware=[ToolErrorMiddleware(on_error=_tool_error), search_first(), answer_on_repeat(lang),
-                        query_from_question(),
+                        query_from_question(), *([fit_context(self.context_tokens, lang)] if self.context_tokens else []),
                         ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end")],
         )
 
@@ -341,6 +346,99 @@ def _placeholder_query(call: Any) -> bool:
         return False
     query = " ".join(str((call.get("args") or {}).get("query") or "").split())
     return not query or query == SearchArgs.model_fields["query"].description
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_CUT = {"zh": "……（为适应模型的上下文长度已截断）", "en": "... (cut to fit the model's context)"}
+
+
+def estimate_tokens(text: str) -> int:
+    """A generous token count without the model's tokenizer: one per CJK character, one per three others
+    (real tokenizers give about 1.5 Chinese characters and 4 English ones per token).
+
+    >>> estimate_tokens("ChatGLM 能在 7G 显存下微调。"), estimate_tokens("")
+    (12, 0)
+    """
+    cjk = len(_CJK.findall(text))
+    return cjk + -(-(len(text) - cjk) // 3)
+
+
+def _message_tokens(message: BaseMessage) -> int:
+    calls = json.dumps(message.tool_calls, ensure_ascii=False) if isinstance(message, AIMessage) and message.tool_calls else ""
+    return 4 + estimate_tokens(message.text) + estimate_tokens(calls)
+
+
+def prompt_tokens(messages: list[BaseMessage], system: str = "", tools: list[Any] = ()) -> int:
+    """:func:`estimate_tokens` of a whole request: system prompt, tool schemas and messages."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    schemas = json.dumps([convert_to_openai_tool(t) for t in tools], ensure_ascii=False) if tools else ""
+    return estimate_tokens(system) + estimate_tokens(schemas) + sum(_message_tokens(m) for m in messages)
+
+
+def input_budget(llm: BaseChatModel) -> int | None:
+    """The prompt tokens a model takes, from its LangChain ``profile`` (``max_input_tokens``), or None."""
+    profile = getattr(llm, "profile", None) or {}
+    value = profile.get("max_input_tokens") if isinstance(profile, dict) else None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def fit_to(messages: list[BaseMessage], budget: int, fixed: int, lang: str = "zh") -> list[BaseMessage]:
+    """``messages`` made to fit ``budget`` tokens beside ``fixed`` ones (system prompt, tools): older tool
+    results are cleared first, oldest first; then the latest one is cut; then earlier turns are dropped, oldest
+    first. The current question is always kept.
+
+    >>> long = [HumanMessage("问题？"), AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "1"}]),
+    ...         ToolMessage("资料" * 500, tool_call_id="1"), AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "2"}]),
+    ...         ToolMessage("片段" * 500, tool_call_id="2")]
+    >>> fitted = fit_to(long, 600, 0)
+    >>> fitted[2].text, len(fitted[4].text) < 600, sum(_message_tokens(m) for m in fitted) <= 600
+    ('[cleared]', True, True)
+    """
+    out = list(messages)
+
+    def over() -> int:
+        return fixed + sum(_message_tokens(m) for m in out) - budget
+
+    results = [i for i, m in enumerate(out) if isinstance(m, ToolMessage)]
+    for i in results[:-1]:
+        if over() <= 0:
+            return out
+        out[i] = out[i].model_copy(update={"content": "[cleared]"})
+    if results and over() > 0:
+        last = out[results[-1]]
+        room = max(0, estimate_tokens(last.text) - over() - estimate_tokens(_CUT[lang]))
+        text = last.text
+        while text and estimate_tokens(text) > room:
+            text = text[: int(len(text) * 0.9)]
+        out[results[-1]] = last.model_copy(update={"content": text + _CUT[lang]})
+    turn = max((i for i, m in enumerate(out) if isinstance(m, HumanMessage)), default=0)
+    while over() > 0 and turn > 0:  # earlier turns, oldest first
+        del out[0]
+        turn -= 1
+    return out
+
+
+def fit_context(budget: int, lang: str = "zh") -> Any:
+    """Agent middleware: every prompt stays within ``budget`` tokens (by :func:`estimate_tokens`), so a small
+    local model's context never overflows as tool results pile up (:func:`fit_to`). Only what the model is
+    sent changes; the conversation keeps every result, and citations their passages."""
+    from langchain.agents.middleware import AgentMiddleware
+
+    def fitted(request: Any) -> Any:
+        fixed = prompt_tokens([], request.system_prompt or "", request.tools or [])
+        if fixed + sum(_message_tokens(m) for m in request.messages) <= budget:
+            return request
+        return request.override(messages=fit_to(list(request.messages), budget, fixed, lang))
+
+    class FitContext(AgentMiddleware):
+        def wrap_model_call(self, request: Any, handler: Any) -> Any:
+            return handler(fitted(request))
+
+        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+            return await handler(fitted(request))
+
+    return FitContext()
 
 
 def _messages(response: Any) -> list[BaseMessage]:

@@ -178,6 +178,35 @@ def test_a_search_with_the_description_as_its_query_searches_the_question(setup)
     assert result["answer"] == "LangChain 的作者是 Harrison Chase [1]。" and "notice" not in result
 
 
+def test_prompts_stay_within_the_models_input_budget(setup):
+    """A small local model's context (here a 1,500-token input budget, declared in the model's profile) never
+    overflows as results pile up: older results are cleared, the latest is cut; citations keep their passages."""
+    from ragkit.agent import prompt_tokens
+    from ragkit.prompts import agent_system
+    from ragkit.providers.fake import ScriptedToolChatModel as Scripted
+
+    settings, kb = setup
+    model = Scripted(messages=[
+        call("search_knowledge_base", 1, query="GPT-4 参数", k=8),
+        call("read_section", 2, source="llm-and-langchain-basics.md", heading="2. GLM 系列"),
+        call("search_knowledge_base", 3, query="ChatGLM 显存 微调", k=8),
+        AIMessage("据猜测 GPT-4 共有约 1.8 万亿参数 [1]。")], profile={"max_input_tokens": 1500})
+    agent = build.agent(settings, kb, model=model)
+    assert agent.context_tokens == 1500
+    result = run(agent, "ChatGLM 需要多少显存才能微调？", "budget")
+    results = [s for s in result["steps"] if s.kind == "result"]
+    assert len(results) == 3 and len(results[1].content) > 1500  # what the tools returned, whole
+    for prompt in model.prompts:
+        assert prompt_tokens(prompt[1:], agent_system("zh"), knowledge_base_tools(
+            kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "x"))) <= 1500
+    last = [m for m in model.prompts[-1] if isinstance(m, ToolMessage)]
+    assert last[0].text == "[cleared]" and last[-1].text.startswith("[") and last[-1].text.endswith("已截断）")
+    cited = result["citations"][0]  # passage 1 was cleared from the prompt, not from the thread's passages
+    assert cited.n == 1 and cited.chunk_id and "GPT-4" in results[0].content.split("[2] (")[0]
+    unbounded = build.agent(settings, kb, model=Scripted(messages=[AIMessage("x")]))
+    assert unbounded.context_tokens is None  # a model that declares no budget is sent everything
+
+
 def test_memory_across_turns_of_one_thread(setup):
     settings, kb = setup
     model = ScriptedToolChatModel(messages=[

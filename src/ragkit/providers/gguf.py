@@ -27,6 +27,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_openai_messages
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
@@ -150,6 +151,11 @@ class LlamaCppChat(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "ragkit-gguf"
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """The context is shared by prompt and answer: a prompt may take ``n_ctx - max_tokens`` tokens."""
+        return {"max_input_tokens": max(1, self.n_ctx - self.max_tokens), "max_output_tokens": self.max_tokens,
+                "open_weights": True}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
