@@ -6,7 +6,8 @@ through the thread's passage numbers; ``stopped`` when the step limit ended the 
 kept by a LangGraph SQLite checkpointer in the data directory, keyed by thread (session) id. A tool's
 failure goes back to the model as an error tool message. A search whose query is blank or the argument's
 description (small models copy it) searches the turn's question. A model call that only repeats tool calls
-already made in the turn is asked again without tools, to answer from what was found. When the run gives no answer
+already made in the turn is asked again without tools, to answer from what was found. Prompts are kept within
+the model's input budget (:func:`fit_context`). When the run gives no answer
 (the step limit, a tool call or a copied tool result written as the answer, nothing) or the LLM cannot call
 tools (the extractive default), a ``notice`` says why and the RAG chain answers instead.
 """
