@@ -248,10 +248,27 @@ def handed_over(notice: str, reason: str, taken: list[Step]) -> dict[str, Any]:
     return {"notice": notice, "stopped": reason == "limit", "agent": True, "steps": [asdict(s) for s in taken]}
 
 
+def _middleware(name: str, *, before: Any = None, after: Any = None) -> Any:
+    """An agent middleware that changes each model request (``before(request)``) and/or its response
+    (``after(request, response)``), sync and async alike."""
+    from langchain.agents.middleware import AgentMiddleware
+
+    def wrap(self: Any, request: Any, handler: Any) -> Any:
+        request = before(request) if before else request
+        response = handler(request)
+        return after(request, response) if after else response
+
+    async def awrap(self: Any, request: Any, handler: Any) -> Any:
+        request = before(request) if before else request
+        response = await handler(request)
+        return after(request, response) if after else response
+
+    return type(name, (AgentMiddleware,), {"wrap_model_call": wrap, "awrap_model_call": awrap})()
+
+
 def search_first() -> Any:
     """Agent middleware: a turn's first model call must search the knowledge base (small local models otherwise
     answer from memory), and a model that writes its tool calls as text makes one call at a time."""
-    from langchain.agents.middleware import AgentMiddleware
 
     def adjust(request: Any) -> Any:
         turn = max((i for i, m in enumerate(request.messages) if isinstance(m, HumanMessage)), default=-1)
@@ -262,14 +279,7 @@ def search_first() -> Any:
             changes["model_settings"] = {**request.model_settings, "parallel_tool_calls": False}
         return request.override(**changes) if changes else request
 
-    class SearchFirst(AgentMiddleware):
-        def wrap_model_call(self, request: Any, handler: Any) -> Any:
-            return handler(adjust(request))
-
-        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
-            return await handler(adjust(request))
-
-    return SearchFirst()
+    return _middleware("SearchFirst", before=adjust)
 
 
 def answer_on_repeat(lang: str) -> Any:
@@ -311,7 +321,7 @@ def query_from_question() -> Any:
     models copy it from the schema, often on the forced first call) searches the turn's question instead, so
     the model gets passages rather than an error it cannot act on. Placed inside :func:`answer_on_repeat`, which
     then sees the calls as they will run."""
-    from langchain.agents.middleware import AgentMiddleware, ModelResponse
+    from langchain.agents.middleware import ModelResponse
 
     def fixed(request: Any, response: Any) -> Any:
         turn = [m for m in request.messages if isinstance(m, HumanMessage)]
@@ -325,14 +335,7 @@ def query_from_question() -> Any:
             if isinstance(m, AIMessage) else m for m in messages]
         return ModelResponse(result=out, structured_response=getattr(response, "structured_response", None))
 
-    class QueryFromQuestion(AgentMiddleware):
-        def wrap_model_call(self, request: Any, handler: Any) -> Any:
-            return fixed(request, handler(request))
-
-        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
-            return fixed(request, await handler(request))
-
-    return QueryFromQuestion()
+    return _middleware("QueryFromQuestion", after=fixed)
 
 
 def _placeholder_query(call: Any) -> bool:
@@ -424,7 +427,6 @@ def fit_context(budget: int, lang: str = "zh") -> Any:
     """Agent middleware: every prompt stays within ``budget`` tokens (by :func:`estimate_tokens`), so a small
     local model's context never overflows as tool results pile up (:func:`fit_to`). Only what the model is
     sent changes; the conversation keeps every result, and citations their passages."""
-    from langchain.agents.middleware import AgentMiddleware
 
     def fitted(request: Any) -> Any:
         fixed = prompt_tokens([], request.system_prompt or "", request.tools or [])
@@ -432,14 +434,7 @@ def fit_context(budget: int, lang: str = "zh") -> Any:
             return request
         return request.override(messages=fit_to(list(request.messages), budget, fixed, lang))
 
-    class FitContext(AgentMiddleware):
-        def wrap_model_call(self, request: Any, handler: Any) -> Any:
-            return handler(fitted(request))
-
-        async def awrap_model_call(self, request: Any, handler: Any) -> Any:
-            return await handler(fitted(request))
-
-    return FitContext()
+    return _middleware("FitContext", before=fitted)
 
 
 def _messages(response: Any) -> list[BaseMessage]:
