@@ -33,7 +33,7 @@ from langchain_core.runnables.utils import AddableDict
 from ragkit.chains import Conversation, cite, is_abstention, question_input, says_nothing
 from ragkit.prompts import ANSWER_NOW, NEEDS_TOOLS, NO_AGENT_ANSWER, agent_system, lang_of
 from ragkit.store import KnowledgeBase
-from ragkit.tools import PassageLedger, SearchArgs, knowledge_base_tools
+from ragkit.tools import PassageLedger, copies_description, knowledge_base_tools
 
 LIMIT_NOTE = "Model call limits exceeded"
 
@@ -341,15 +341,15 @@ def query_from_question() -> Any:
 def _placeholder_query(call: Any) -> bool:
     """Whether a search call's query says nothing: blank, or the description of the query argument.
 
-    >>> _placeholder_query({"name": "search_knowledge_base", "args": {"query": SearchArgs.model_fields["query"].description}})
+    >>> _placeholder_query({"name": "search_knowledge_base", "args": {"query": "  "}})
     True
     >>> _placeholder_query({"name": "search_knowledge_base", "args": {"query": "ChatGLM 显存"}})
     False
     """
     if call.get("name") != "search_knowledge_base":
         return False
-    query = " ".join(str((call.get("args") or {}).get("query") or "").split())
-    return not query or query == SearchArgs.model_fields["query"].description
+    query = str((call.get("args") or {}).get("query") or "")
+    return not query.strip() or copies_description(query)
 
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
@@ -384,7 +384,7 @@ def input_budget(llm: BaseChatModel) -> int | None:
     """The prompt tokens a model takes, from its LangChain ``profile`` (``max_input_tokens``), or None."""
     profile = getattr(llm, "profile", None) or {}
     value = profile.get("max_input_tokens") if isinstance(profile, dict) else None
-    return int(value) if isinstance(value, int) and value > 0 else None
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def fit_to(messages: list[BaseMessage], budget: int, fixed: int, lang: str = "zh") -> list[BaseMessage]:

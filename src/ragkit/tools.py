@@ -168,13 +168,22 @@ class NoArgs(BaseModel):
     pass
 
 
+def copies_description(query: str) -> bool:
+    """Whether a search query is the query argument's own description (small models copy it from the schema).
+
+    >>> copies_description(" What to look for, in the words of the documents (Chinese or English). "), copies_description("GLM")
+    (True, False)
+    """
+    return " ".join(query.split()) == SearchArgs.model_fields["query"].description
+
+
 def search_tool(retriever: BaseRetriever, ledger: PassageLedger, sources: Callable[[], set[str]] | None = None
                 ) -> BaseTool:
     """The search tool. ``sources()`` gives the documents' names: a ``source`` that names none of them (small
     models put the question's subject or "null" there) does not filter; the result says so first."""
 
     def search_knowledge_base(query: str, k: int = 5, source: str | None = None) -> str:
-        if " ".join(query.split()) == SearchArgs.model_fields["query"].description:  # small models copy it
+        if copies_description(query):
             raise ToolException("query holds the argument's description: put the words to look for there, "
                                 "e.g. the names and terms of the question")
         note = ""

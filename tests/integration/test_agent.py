@@ -196,9 +196,9 @@ def test_prompts_stay_within_the_models_input_budget(setup):
     result = run(agent, "ChatGLM 需要多少显存才能微调？", "budget")
     results = [s for s in result["steps"] if s.kind == "result"]
     assert len(results) == 3 and len(results[1].content) > 1500  # what the tools returned, whole
+    tools = knowledge_base_tools(kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "x"))
     for prompt in model.prompts:
-        assert prompt_tokens(prompt[1:], agent_system("zh"), knowledge_base_tools(
-            kb, build.make_retriever(settings, kb), PassageLedger(kb.conn, "x"))) <= 1500
+        assert prompt_tokens(prompt[1:], agent_system("zh"), tools) <= 1500
     last = [m for m in model.prompts[-1] if isinstance(m, ToolMessage)]
     assert last[0].text == "[cleared]" and last[-1].text.startswith("[") and last[-1].text.endswith("已截断）")
     cited = result["citations"][0]  # passage 1 was cleared from the prompt, not from the thread's passages
